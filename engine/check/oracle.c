@@ -1,0 +1,266 @@
+/*
+ * Oracle 1, memory contents.  Every page of the region is split into
+ * per-CPU slots and a CPU stores only into its own slot, so the values a
+ * load may return are known: each (process, page, slot) is a register
+ * whose operations are stores, zaps (MADV_DONTNEED: value 0) and unmaps
+ * (value VAL_UNMAPPED: the load must fault).  A load may return the value
+ * of any operation still in progress, or of any completed one that no
+ * later-starting completed operation has overwritten.  Migration, COW,
+ * faults and fork must be invisible.  Nothing here knows about any fix.
+ */
+#include <stdio.h>
+
+#include <migrace/check.h>
+#include <migrace/mm.h>
+#include <migrace/prog.h>
+#include "../sched/sched_core.h"
+
+#define MAX_ORACLE_OPS 4096
+#define MAX_CAND 24
+
+struct oop {
+	u64 value;
+	u64 start, end;	/* end == 0: in progress */
+	bool withdrawn;
+	int orig;	/* fork copy: the parent's op, or -1 */
+	const char *what;	/* the program op, for the report title */
+};
+
+struct reg {
+	int n;
+	int cand[MAX_CAND];
+	bool overflow;	/* too many candidates: anything is allowed */
+};
+
+static struct {
+	struct oop ops[MAX_ORACLE_OPS];
+	int nops;
+	struct reg regs[ORACLE_PROCS][REGION_PAGES][PAGE_SLOTS];
+	int pages, slots;
+	int forking[ORACLE_PROCS];	/* child being forked from it, or -1 */
+	u64 clock;
+} O;
+
+static u64 now(void)
+{
+	/* Scheduler steps order events; the clock breaks ties. */
+	u64 s = sched_steps() * 4;
+
+	if (s <= O.clock)
+		s = O.clock + 1;
+	O.clock = s;
+	return s;
+}
+
+static int new_op(u64 value, u64 start, u64 end, int orig, const char *what)
+{
+	struct oop *o;
+
+	if (O.nops == MAX_ORACLE_OPS)
+		return -1;
+	o = &O.ops[O.nops];
+	o->value = value;
+	o->start = start;
+	o->end = end;
+	o->withdrawn = false;
+	o->orig = orig;
+	o->what = what;
+	return O.nops++;
+}
+
+static void reg_add(struct reg *r, int op)
+{
+	if (op < 0 || r->n == MAX_CAND) {
+		r->overflow = true;
+		return;
+	}
+	r->cand[r->n++] = op;
+}
+
+u64 oracle_initial_value(int proc, int page, int slot)
+{
+	(void)proc;
+	return 0x1000000000000000ULL | ((u64)page << 8) | (u64)slot;
+}
+
+void oracle_reset(int region_pages, int nslots, bool mapped, bool populate)
+{
+	O.nops = 0;
+	O.clock = 0;
+	O.pages = region_pages;
+	O.slots = nslots;
+	memset(O.regs, 0, sizeof(O.regs));
+	for (int p = 0; p < ORACLE_PROCS; p++) {
+		O.forking[p] = -1;
+		for (int pg = 0; pg < region_pages; pg++)
+			for (int s = 0; s < nslots; s++) {
+				u64 v = !mapped ? VAL_UNMAPPED :
+					populate ? oracle_initial_value(p, pg, s) : 0;
+
+				if (p > 0)
+					v = VAL_UNMAPPED;	/* no process yet */
+				/* completed at set-up */
+				reg_add(&O.regs[p][pg][s],
+					new_op(v, 0, 1, -1, "set-up"));
+			}
+	}
+	O.clock = 2;
+}
+
+int oracle_op_begin(int proc, int page, int npages, int slot_lo, int slot_hi,
+		    u64 value, const char *what)
+{
+	u64 t = now();
+	int op = new_op(value, t, 0, -1, what);
+	int child = O.forking[proc];
+
+	for (int pg = page; pg < page + npages && pg < O.pages; pg++)
+		for (int s = slot_lo; s <= slot_hi; s++) {
+			reg_add(&O.regs[proc][pg][s], op);
+			/* A store racing with fork may or may not reach the child. */
+			if (child >= 0)
+				reg_add(&O.regs[child][pg][s],
+					new_op(value, t, 0, op, what));
+		}
+	return op;
+}
+
+static void reg_prune(struct reg *r, int op)
+{
+	const struct oop *b = &O.ops[op];
+	int j = 0;
+
+	for (int i = 0; i < r->n; i++) {
+		const struct oop *a = &O.ops[r->cand[i]];
+
+		/*
+		 * b completed and started after a completed: a is gone.  A
+		 * withdrawn b never happened and overwrites nothing.
+		 */
+		if (r->cand[i] != op && !b->withdrawn && a->end &&
+		    a->end < b->start)
+			continue;
+		if (r->cand[i] == op && b->withdrawn)
+			continue;
+		r->cand[j++] = r->cand[i];
+	}
+	r->n = j;
+}
+
+void oracle_op_end(int handle, bool happened)
+{
+	struct oop *b;
+
+	if (handle < 0)
+		return;
+	b = &O.ops[handle];
+	b->end = now();
+	b->withdrawn = !happened;
+	for (int p = 0; p < ORACLE_PROCS; p++)
+		for (int pg = 0; pg < O.pages; pg++)
+			for (int s = 0; s < O.slots; s++) {
+				struct reg *r = &O.regs[p][pg][s];
+
+				for (int i = 0; i < r->n; i++)
+					if (r->cand[i] == handle) {
+						reg_prune(r, handle);
+						break;
+					}
+			}
+}
+
+static void format_val(char *buf, size_t len, u64 v)
+{
+	if (v == VAL_UNMAPPED)
+		snprintf(buf, len, "SIGSEGV");
+	else
+		snprintf(buf, len, "%#llx", (unsigned long long)v);
+}
+
+void oracle_check_read(const struct mm_struct *mm, int proc, int page,
+		       int slot, u64 got, unsigned long addr, int pfn,
+		       const char *how)
+{
+	struct reg *r = &O.regs[proc][page][slot];
+	const struct oop *last = NULL;
+	char gs[32], es[256];
+	size_t off = 0;
+
+	if (r->overflow)
+		return;
+	for (int i = 0; i < r->n; i++) {
+		const struct oop *o = &O.ops[r->cand[i]];
+
+		if (o->value == got)
+			return;
+		if (o->end && (!last || o->end > last->end))
+			last = o;
+	}
+	format_val(gs, sizeof(gs), got);
+	es[0] = 0;
+	for (int i = 0; i < r->n && off < sizeof(es) - 40; i++) {
+		char v[32];
+
+		format_val(v, sizeof(v), O.ops[r->cand[i]].value);
+		off += snprintf(es + off, sizeof(es) - off, "%s%s",
+				i ? " or " : "", v);
+	}
+	report_detail("CPU %d %s slot %d of %#lx (process %d) %s %s, expected %s",
+		      smp_processor_id(), got == VAL_UNMAPPED ? "faulted on" : "read",
+		      slot, addr, proc, how, gs, es);
+	if (pfn >= 0)
+		report_detail("the load was served by pfn %d", pfn);
+	if (got == VAL_UNMAPPED)
+		report_bug(mm, addr, "unexpected SIGSEGV at %#lx: the mapping is there",
+			   addr);
+	if (last && last->value == VAL_UNMAPPED)
+		report_bug(mm, addr, "access to %#lx succeeded after %s returned",
+			   addr, last->what);
+	if (last && last->value == 0 && got != 0)
+		report_bug(mm, addr, "stale read after %s returned", last->what);
+	report_bug(mm, addr, "memory corruption: wrong value read at %#lx", addr);
+}
+
+void oracle_fork_begin(int parent, int child)
+{
+	u64 t = now();
+
+	O.forking[parent] = child;
+	for (int pg = 0; pg < O.pages; pg++)
+		for (int s = 0; s < O.slots; s++) {
+			struct reg *src = &O.regs[parent][pg][s];
+			struct reg *dst = &O.regs[child][pg][s];
+
+			dst->n = 0;
+			dst->overflow = src->overflow;
+			for (int i = 0; i < src->n; i++) {
+				const struct oop *o = &O.ops[src->cand[i]];
+
+				reg_add(dst, new_op(o->value, o->start, o->end,
+						    src->cand[i], o->what));
+			}
+		}
+	(void)t;
+}
+
+void oracle_fork_end(int parent, int child)
+{
+	u64 t = now();
+
+	O.forking[parent] = -1;
+	/* What was still in flight when fork returned ends there, for the child. */
+	for (int pg = 0; pg < O.pages; pg++)
+		for (int s = 0; s < O.slots; s++) {
+			struct reg *r = &O.regs[child][pg][s];
+
+			for (int i = 0; i < r->n; i++) {
+				struct oop *o = &O.ops[r->cand[i]];
+
+				if (!o->end) {
+					const struct oop *p = &O.ops[o->orig];
+
+					o->end = p->end ? p->end : t;
+				}
+			}
+		}
+}

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The dmirror driver (after lib/test_hmm.c).  Its device page table is
+ * kept coherent by an MMU interval notifier that ignores the driver's own
+ * migrations (MMU_NOTIFY_MIGRATE with its owner); when it maps pages after
+ * a migration it checks the notifier sequence, as the HMM documentation
+ * asks, so a racing invalidation is never lost.
+ */
+#include <migrace/check.h>
+#include <migrace/dmirror.h>
+#include <migrace/migrate.h>
+#include <migrace/mm.h>
+
+#define MIGRATE_CHUNK 8
+
+static unsigned long dpt_index(unsigned long addr)
+{
+	return (addr - TASK_UNMAPPED_BASE) >> PAGE_SHIFT;
+}
+
+static void mutex_lock(struct rw_semaphore *m)
+{
+	__down_write(m, "mutex_lock", __func__);
+}
+
+static void mutex_unlock(struct rw_semaphore *m)
+{
+	__up_write(m, "mutex_unlock", __func__);
+}
+
+static void dmirror_do_update(struct dmirror *dmirror, unsigned long start,
+			      unsigned long end)
+{
+	for (unsigned long a = start; a < end; a += PAGE_SIZE)
+		if (a >= TASK_UNMAPPED_BASE && a < TASK_SIZE)
+			dmirror->pt[dpt_index(a)] = 0;
+}
+
+static bool dmirror_interval_invalidate(struct mmu_interval_notifier *mni,
+					const struct mmu_notifier_range *range,
+					unsigned long cur_seq)
+{
+	struct dmirror *dmirror = container_of(mni, struct dmirror, notifier);
+
+	/*
+	 * Ignore invalidation callbacks for device private pages since
+	 * the invalidation is handled as part of the migration process.
+	 */
+	if (range->event == MMU_NOTIFY_MIGRATE &&
+	    range->owner == dmirror->mdevice)
+		return true;
+
+	mutex_lock(&dmirror->mutex);
+	mmu_interval_set_seq(mni, cur_seq);
+	dmirror_do_update(dmirror, range->start, range->end);
+	mutex_unlock(&dmirror->mutex);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops dmirror_min_ops = {
+	.invalidate = dmirror_interval_invalidate,
+};
+
+/* ---- device memory ---- */
+
+static struct page *dmirror_devmem_alloc_page(struct dmirror_device *mdevice)
+{
+	struct page *dpage = NULL;
+
+	spin_lock(&mdevice->lock);
+	if (mdevice->nfree)
+		dpage = pfn_to_page(mdevice->free_pfns[--mdevice->nfree]);
+	spin_unlock(&mdevice->lock);
+	if (dpage)
+		zone_device_page_init(dpage);
+	return dpage;
+}
+
+static void dmirror_devmem_free(struct page *page)
+{
+	struct dmirror_device *mdevice =
+		container_of(page->pgmap, struct dmirror_device, pagemap);
+
+	page->zone_device_data = NULL;
+	page->flags = BIT(PG_buddy);
+	for (int s = 0; s < PAGE_SLOTS; s++)
+		page->data[s] = PAGE_POISON;
+	spin_lock(&mdevice->lock);
+	mdevice->free_pfns[mdevice->nfree++] = page_to_pfn(page);
+	spin_unlock(&mdevice->lock);
+}
+
+static void dmirror_migrate_alloc_and_copy(struct migrate_vma *args,
+					   struct dmirror *dmirror)
+{
+	const unsigned long *src = args->src;
+	unsigned long *dst = args->dst;
+
+	for (unsigned long addr = args->start; addr < args->end;
+	     addr += PAGE_SIZE, src++, dst++) {
+		struct page *spage, *dpage;
+
+		if (!(*src & MIGRATE_PFN_MIGRATE))
+			continue;
+		/*
+		 * Note that spage might be NULL which is OK since it is an
+		 * unallocated pte_none() or read-only zero page.
+		 */
+		spage = migrate_pfn_to_page(*src);
+		if (spage && is_zone_device_page(spage))
+			continue;
+		dpage = dmirror_devmem_alloc_page(dmirror->mdevice);
+		if (!dpage)
+			continue;	/* device memory full: leave it */
+		if (spage)
+			copy_highpage(dpage, spage);
+		else
+			clear_highpage(dpage);
+		dpage->zone_device_data = dmirror;
+		*dst = migrate_pfn(page_to_pfn(dpage));
+		if ((*src & MIGRATE_PFN_WRITE) ||
+		    (!spage && (args->vma->vm_flags & VM_WRITE)))
+			*dst |= MIGRATE_PFN_WRITE;
+	}
+}
+
+static void dmirror_migrate_finalize_and_map(struct migrate_vma *args,
+					     struct dmirror *dmirror,
+					     unsigned long seq)
+{
+	const unsigned long *src = args->src;
+	const unsigned long *dst = args->dst;
+
+	mutex_lock(&dmirror->mutex);
+	/* Invalidated meanwhile: map nothing, the device will fault. */
+	if (mmu_interval_read_retry(&dmirror->notifier, seq))
+		goto out;
+	for (unsigned long addr = args->start; addr < args->end;
+	     addr += PAGE_SIZE, src++, dst++) {
+		struct page *dpage = migrate_pfn_to_page(*dst);
+
+		if (!dpage || !(*src & MIGRATE_PFN_MIGRATE))
+			continue;
+		dmirror->pt[dpt_index(addr)] =
+			(page_to_pfn(dpage) << 1) |
+			((*dst & MIGRATE_PFN_WRITE) ? DPT_WRITE : 0);
+	}
+out:
+	mutex_unlock(&dmirror->mutex);
+}
+
+long dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long start,
+			       unsigned long npages)
+{
+	unsigned long src_pfns[MIGRATE_CHUNK], dst_pfns[MIGRATE_CHUNK];
+	unsigned long end = start + (npages << PAGE_SHIFT), addr, next;
+	struct mm_struct *mm = dmirror->mm;
+	struct migrate_vma args = { 0 };
+	long ret = 0;
+
+	mmap_read_lock(mm);
+	for (addr = start; addr < end; addr = next) {
+		struct vm_area_struct *vma = find_vma(mm, addr);
+		unsigned long seq;
+
+		if (!vma || vma->vm_start > addr ||
+		    !(vma->vm_flags & VM_READ)) {
+			ret = -EINVAL;
+			break;
+		}
+		next = min(end, addr + (MIGRATE_CHUNK << PAGE_SHIFT));
+		if (next > vma->vm_end)
+			next = vma->vm_end;
+
+		args.vma = vma;
+		args.src = src_pfns;
+		args.dst = dst_pfns;
+		args.start = addr;
+		args.end = next;
+		args.pgmap_owner = dmirror->mdevice;
+		args.flags = MIGRATE_VMA_SELECT_SYSTEM;
+		args.fault_page = NULL;
+		seq = mmu_interval_read_begin(&dmirror->notifier);
+		ret = migrate_vma_setup(&args);
+		if (ret)
+			break;
+		dmirror_migrate_alloc_and_copy(&args, dmirror);
+		migrate_vma_pages(&args);
+		dmirror_migrate_finalize_and_map(&args, dmirror, seq);
+		migrate_vma_finalize(&args);
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args,
+					       struct dmirror *dmirror)
+{
+	const unsigned long *src = args->src;
+	unsigned long *dst = args->dst;
+
+	for (unsigned long addr = args->start; addr < args->end;
+	     addr += PAGE_SIZE, src++, dst++) {
+		struct page *dpage, *spage;
+
+		spage = migrate_pfn_to_page(*src);
+		if (!spage || !(*src & MIGRATE_PFN_MIGRATE))
+			continue;
+		if (WARN_ON(!is_device_private_page(spage)))
+			continue;
+		dpage = alloc_page();
+		if (!dpage)
+			continue;
+		lock_page(dpage);
+		mutex_lock(&dmirror->mutex);
+		dmirror->pt[dpt_index(addr)] = 0;
+		mutex_unlock(&dmirror->mutex);
+		copy_highpage(dpage, spage);
+		*dst = migrate_pfn(page_to_pfn(dpage));
+		if (*src & MIGRATE_PFN_WRITE)
+			*dst |= MIGRATE_PFN_WRITE;
+	}
+	return 0;
+}
+
+long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
+			       unsigned long npages)
+{
+	unsigned long src_pfns[MIGRATE_CHUNK], dst_pfns[MIGRATE_CHUNK];
+	unsigned long end = start + (npages << PAGE_SHIFT), addr, next;
+	struct mm_struct *mm = dmirror->mm;
+	struct migrate_vma args = { 0 };
+	long ret = 0;
+
+	mmap_read_lock(mm);
+	for (addr = start; addr < end; addr = next) {
+		struct vm_area_struct *vma = find_vma(mm, addr);
+
+		if (!vma || vma->vm_start > addr ||
+		    !(vma->vm_flags & VM_READ)) {
+			ret = -EINVAL;
+			break;
+		}
+		next = min(end, addr + (MIGRATE_CHUNK << PAGE_SHIFT));
+		if (next > vma->vm_end)
+			next = vma->vm_end;
+
+		args.vma = vma;
+		args.src = src_pfns;
+		args.dst = dst_pfns;
+		args.start = addr;
+		args.end = next;
+		args.pgmap_owner = dmirror->mdevice;
+		args.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
+		args.fault_page = NULL;
+		ret = migrate_vma_setup(&args);
+		if (ret)
+			break;
+		dmirror_devmem_fault_alloc_and_copy(&args, dmirror);
+		migrate_vma_pages(&args);
+		migrate_vma_finalize(&args);
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/* pgmap->ops->migrate_to_ram(): a CPU touched a device-private entry. */
+static int dmirror_devmem_fault(struct vm_fault *vmf)
+{
+	struct migrate_vma args = { 0 };
+	unsigned long src_pfns = 0, dst_pfns = 0;
+	struct dmirror *dmirror = vmf->page->zone_device_data;
+
+	if (!dmirror)
+		report_bug(vmf->vma->vm_mm, vmf->address,
+			   "migrate_to_ram on pfn %lu that the driver freed",
+			   page_to_pfn(vmf->page));
+	args.vma = vmf->vma;
+	args.start = vmf->address;
+	args.end = args.start + PAGE_SIZE;
+	args.src = &src_pfns;
+	args.dst = &dst_pfns;
+	args.pgmap_owner = dmirror->mdevice;
+	args.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
+	args.fault_page = vmf->page;
+
+	if (migrate_vma_setup(&args))
+		return VM_FAULT_SIGBUS;
+	dmirror_devmem_fault_alloc_and_copy(&args, dmirror);
+	migrate_vma_pages(&args);
+	/*
+	 * No device finalize step is needed since
+	 * dmirror_devmem_fault_alloc_and_copy() will have already
+	 * invalidated the device page table.
+	 */
+	migrate_vma_finalize(&args);
+	return 0;
+}
+
+static const struct dev_pagemap_ops dmirror_devmem_ops = {
+	.page_free = dmirror_devmem_free,
+	.migrate_to_ram = dmirror_devmem_fault,
+};
+
+void dmirror_device_init(struct dmirror_device *mdevice)
+{
+	memset(mdevice, 0, sizeof(*mdevice));
+	spin_lock_init(&mdevice->lock, "mdevice->lock");
+	mdevice->pagemap.type = MEMORY_DEVICE_PRIVATE;
+	mdevice->pagemap.first_pfn = DEVICE_FIRST_PFN;
+	mdevice->pagemap.nr_pages = DEVICE_PAGES;
+	mdevice->pagemap.ops = &dmirror_devmem_ops;
+	mdevice->pagemap.owner = mdevice;
+	memremap_pages(&mdevice->pagemap);
+	/* Hand out low pfns first: free list is a stack. */
+	for (int i = DEVICE_PAGES - 1; i >= 0; i--)
+		mdevice->free_pfns[mdevice->nfree++] = DEVICE_FIRST_PFN + i;
+}
+
+int dmirror_init(struct dmirror *dmirror, struct dmirror_device *mdevice,
+		 struct mm_struct *mm)
+{
+	memset(dmirror, 0, sizeof(*dmirror));
+	dmirror->mdevice = mdevice;
+	dmirror->mm = mm;
+	dmirror->mutex.name = "dmirror->mutex";
+	return mmu_interval_notifier_insert(&dmirror->notifier, mm,
+					    TASK_UNMAPPED_BASE,
+					    TASK_SIZE - TASK_UNMAPPED_BASE,
+					    &dmirror_min_ops);
+}

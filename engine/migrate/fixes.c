@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fix registry (see shared FIXES.md): names are a contract.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <migrace/fixes.h>
+
+const struct fix_info fix_table[NR_FIXES] = {
+	[FIX_FLUSH_TLB_UNDER_PTL] = {
+		FIX_FLUSH_TLB_UNDER_PTL, "flush-tlb-under-ptl", "2022-09-11",
+		"mm/migrate_device.c: flush TLB while holding PTL" },
+};
+
+unsigned long fixes_reverted;
+
+int fixes_parse(const char *list, unsigned long *mask)
+{
+	char buf[512], *tok, *save;
+
+	*mask = 0;
+	if (!strcmp(list, "none") || !*list)
+		return 0;
+	if (!strcmp(list, "all")) {
+		*mask = (1UL << NR_FIXES) - 1;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		int i;
+
+		for (i = 0; i < NR_FIXES; i++)
+			if (!strcmp(tok, fix_table[i].name))
+				break;
+		if (i == NR_FIXES)
+			return -1;
+		*mask |= 1UL << i;
+	}
+	return 0;
+}
+
+void fixes_format(unsigned long mask, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < NR_FIXES; i++)
+		if (mask & (1UL << i))
+			off += snprintf(buf + off, len - off, "%s%s",
+					off ? "," : "", fix_table[i].name);
+	if (!off)
+		snprintf(buf, len, "none");
+}

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fork(): dup_mmap() and copy_page_range() (kernel/fork.c, mm/memory.c).
+ * Anonymous pages become shared (no longer PageAnonExclusive), writable
+ * ptes are write-protected in parent and child, and migration and
+ * device-private entries are copied as the kernel copies them.
+ */
+#include <migrace/check.h>
+#include <migrace/mm.h>
+#include <migrace/mmu_notifier.h>
+#include <migrace/rmap.h>
+#include <migrace/tlb.h>
+
+static inline bool is_cow_mapping(unsigned long flags)
+{
+	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+}
+
+static void copy_nonpresent_pte(struct mm_struct *dst_mm,
+				struct mm_struct *src_mm, pte_t *dst_pte,
+				pte_t *src_pte, struct vm_area_struct *src_vma,
+				unsigned long addr, pte_t pte)
+{
+	unsigned long vm_flags = src_vma->vm_flags;
+	swp_entry_t entry = pte_to_swp_entry(pte);
+	struct page *page;
+
+	if (is_migration_entry(entry)) {
+		inc_mm_counter(dst_mm);
+		if (!is_readable_migration_entry(entry) &&
+		    is_cow_mapping(vm_flags)) {
+			/*
+			 * COW mappings require pages in both parent and
+			 * child to be set to read.
+			 */
+			entry = make_readable_migration_entry(swp_offset(entry));
+			pte = swp_entry_to_pte(entry);
+			if (pte_swp_soft_dirty(ptep_get(src_pte)))
+				pte = pte_swp_mksoft_dirty(pte);
+			set_pte_at(src_mm, addr, src_pte, pte);
+		}
+	} else if (is_device_private_entry(entry)) {
+		page = pfn_swap_entry_to_page(entry);
+		get_page(page);
+		inc_mm_counter(dst_mm);
+		/* Cannot fail as these pages cannot get pinned. */
+		BUG_ON(page_try_dup_anon_rmap(page, false, src_vma));
+		if (is_writable_device_private_entry(entry) &&
+		    is_cow_mapping(vm_flags)) {
+			entry = make_readable_device_private_entry(
+				swp_offset(entry));
+			pte = swp_entry_to_pte(entry);
+			set_pte_at(src_mm, addr, src_pte, pte);
+		}
+	}
+	set_pte_at(dst_mm, addr, dst_pte, pte);
+}
+
+static void copy_present_pte(struct vm_area_struct *dst_vma,
+			     struct vm_area_struct *src_vma, pte_t *dst_pte,
+			     pte_t *src_pte, unsigned long addr, pte_t pte)
+{
+	struct mm_struct *src_mm = src_vma->vm_mm;
+	unsigned long vm_flags = src_vma->vm_flags;
+	struct page *page = vm_normal_page(src_vma, addr, pte);
+
+	if (page && PageAnon(page)) {
+		get_page(page);
+		/*
+		 * Fails only for a possibly pinned page, which fork must
+		 * copy for the child.  Nothing pins pages until GUP is
+		 * emulated, so a failure here is reported, not handled.
+		 */
+		if (WARN_ON(page_try_dup_anon_rmap(page, false, src_vma)))
+			put_page(page);
+		inc_mm_counter(dst_vma->vm_mm);
+	}
+	/*
+	 * If it's a COW mapping, write protect it both in the parent and
+	 * the child.
+	 */
+	if (is_cow_mapping(vm_flags) && pte_write(pte)) {
+		ptep_set_wrprotect(src_mm, addr, src_pte);
+		pte = pte_wrprotect(pte);
+	}
+	pte = pte_mkold(pte);
+	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
+}
+
+static int copy_pte_range(struct vm_area_struct *dst_vma,
+			  struct vm_area_struct *src_vma, pmd_t *dst_pmd,
+			  pmd_t *src_pmd, unsigned long addr,
+			  unsigned long end)
+{
+	struct mm_struct *dst_mm = dst_vma->vm_mm;
+	struct mm_struct *src_mm = src_vma->vm_mm;
+	spinlock_t *src_ptl, *dst_ptl;
+	pte_t *src_pte, *dst_pte;
+
+	if (pte_alloc(dst_mm, dst_pmd))
+		return -ENOMEM;
+	dst_pte = pte_offset_map_lock(dst_mm, dst_pmd, addr, &dst_ptl);
+	src_pte = pte_offset_map(src_pmd, addr);
+	src_ptl = pte_lockptr(src_mm, src_pmd);
+	spin_lock(src_ptl);	/* spin_lock_nested */
+	for (; addr != end; src_pte++, dst_pte++, addr += PAGE_SIZE) {
+		pte_t pte = ptep_get(src_pte);
+
+		if (pte_none(pte))
+			continue;
+		if (!pte_present(pte))
+			copy_nonpresent_pte(dst_mm, src_mm, dst_pte, src_pte,
+					    src_vma, addr, pte);
+		else
+			copy_present_pte(dst_vma, src_vma, dst_pte, src_pte,
+					 addr, pte);
+	}
+	spin_unlock(src_ptl);
+	pte_unmap_unlock(dst_pte - 1, dst_ptl);
+	return 0;
+}
+
+static int copy_page_range(struct vm_area_struct *dst_vma,
+			   struct vm_area_struct *src_vma)
+{
+	struct mm_struct *src_mm = src_vma->vm_mm;
+	unsigned long addr = src_vma->vm_start, end = src_vma->vm_end;
+	struct mmu_notifier_range range;
+	int ret = 0;
+
+	if (!src_vma->anon_vma)
+		return 0;	/* nothing faulted in yet */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0,
+				src_vma, src_mm, addr, end);
+	mmu_notifier_invalidate_range_start(&range);
+	while (addr < end && !ret) {
+		unsigned long next = pmd_addr_end(addr, end);
+		pmd_t *src_pmd = pmd_offset(pgd_offset(src_mm, addr), addr);
+		pmd_t *dst_pmd;
+
+		if (src_pmd && !pmd_none(pmdp_get_lockless(src_pmd))) {
+			dst_pmd = pmd_alloc(dst_vma->vm_mm,
+					    pgd_offset(dst_vma->vm_mm, addr),
+					    addr);
+			ret = copy_pte_range(dst_vma, src_vma, dst_pmd,
+					     src_pmd, addr, next);
+		}
+		addr = next;
+	}
+	mmu_notifier_invalidate_range_end(&range);
+	return ret;
+}
+
+struct mm_struct *dup_mm(struct mm_struct *oldmm, int child_id)
+{
+	struct mm_struct *mm = mm_alloc(child_id);
+	int ret = 0;
+
+	mmap_write_lock(oldmm);
+	flush_cache_mm(oldmm);
+	for (int i = 0; i < oldmm->nr_vmas && !ret; i++) {
+		struct vm_area_struct *mpnt = oldmm->vmas[i];
+		struct vm_area_struct *tmp = kzalloc(sizeof(*tmp));
+
+		*tmp = *mpnt;
+		tmp->vm_mm = mm;
+		tmp->anon_vma = NULL;
+		INIT_LIST_HEAD(&tmp->anon_vma_chain);
+		ret = anon_vma_fork(tmp, mpnt);
+		if (ret) {
+			kfree(tmp);
+			break;
+		}
+		mm->vmas[mm->nr_vmas++] = tmp;
+		ret = copy_page_range(tmp, mpnt);
+	}
+	/* Write-protected ptes may still be writable in some CPU's TLB. */
+	flush_tlb_mm(oldmm);
+	mmap_write_unlock(oldmm);
+	if (ret) {
+		exit_mmap(mm);
+		return NULL;
+	}
+	return mm;
+}

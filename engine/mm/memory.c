@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mm/memory.c: page faults and zapping, as of Linux 6.0-6.1.
+ */
+#include <migrace/check.h>
+#include <migrace/memremap.h>
+#include <migrace/migrate.h>
+#include <migrace/mm.h>
+#include <migrace/mmu_notifier.h>
+#include <migrace/rmap.h>
+#include <migrace/tlb.h>
+
+struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr,
+			    pte_t pte)
+{
+	unsigned long pfn = pte_pfn(pte);
+
+	(void)vma, (void)addr;
+	if (pte_special(pte) || is_zero_pfn(pfn))
+		return NULL;
+	if (!pfn_valid(pfn))
+		report_bug(vma->vm_mm, addr, "bad pte %#llx at %#lx",
+			   (unsigned long long)pte_val(pte), addr);
+	return pfn_to_page(pfn);
+}
+
+static inline bool is_cow_mapping(unsigned long flags)
+{
+	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+}
+
+static pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & VM_WRITE)
+		pte = pte_mkwrite(pte);
+	return pte;
+}
+
+/* ---- anonymous faults ---- */
+
+static int do_anonymous_page(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *page;
+	pte_t entry;
+
+	if (pte_alloc(mm, vmf->pmd))
+		return VM_FAULT_OOM;
+
+	/* Use the zero-page for reads */
+	if (!(vmf->flags & FAULT_FLAG_WRITE)) {
+		entry = pte_mkspecial(pfn_pte(ZERO_PFN, vma->vm_page_prot));
+		vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address,
+					       &vmf->ptl);
+		if (!pte_none(ptep_get(vmf->pte)))
+			goto unlock;
+		goto setpte;
+	}
+
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+	page = alloc_page();
+	if (!page)
+		return VM_FAULT_OOM;
+	clear_highpage(page);
+	__SetPageUptodate(page);
+
+	entry = mk_pte(page, vma->vm_page_prot);
+	entry = pte_mkyoung(entry);
+	if (vma->vm_flags & VM_WRITE)
+		entry = pte_mkwrite(pte_mkdirty(entry));
+
+	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (!pte_none(ptep_get(vmf->pte))) {
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		put_page(page);
+		return 0;
+	}
+	inc_mm_counter(mm);
+	page_add_new_anon_rmap(page, vma, vmf->address);
+	lru_cache_add_inactive_or_unevictable(page, vma);
+setpte:
+	set_pte_at(mm, vmf->address, vmf->pte, entry);
+	update_mmu_cache(vma, vmf->address, vmf->pte);
+unlock:
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	return 0;
+}
+
+/* ---- write-protect faults ---- */
+
+static int wp_page_copy(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *old_page = vmf->page;
+	struct page *new_page;
+	struct mmu_notifier_range range;
+	pte_t entry;
+
+	if (anon_vma_prepare(vma))
+		goto oom;
+	new_page = alloc_page();
+	if (!new_page)
+		goto oom;
+	if (is_zero_pfn(pte_pfn(vmf->orig_pte)))
+		clear_highpage(new_page);
+	else
+		copy_highpage(new_page, old_page);
+	__SetPageUptodate(new_page);
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma, mm,
+				vmf->address & PAGE_MASK,
+				(vmf->address & PAGE_MASK) + PAGE_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+
+	/* Re-check the pte - we dropped the lock */
+	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (pte_same(ptep_get(vmf->pte), vmf->orig_pte)) {
+		if (!old_page)
+			inc_mm_counter(mm);
+		flush_cache_page(vma, vmf->address, pte_pfn(vmf->orig_pte));
+		entry = mk_pte(new_page, vma->vm_page_prot);
+		entry = pte_mkyoung(entry);
+		entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+		/*
+		 * Clear the pte and flush the TLB before the new page is
+		 * visible: no CPU may write the old page afterwards.
+		 */
+		ptep_clear_flush_notify(vma, vmf->address, vmf->pte);
+		page_add_new_anon_rmap(new_page, vma, vmf->address);
+		lru_cache_add_inactive_or_unevictable(new_page, vma);
+		set_pte_at_notify(mm, vmf->address, vmf->pte, entry);
+		update_mmu_cache(vma, vmf->address, vmf->pte);
+		if (old_page)
+			page_remove_rmap(old_page, vma, false);
+		/* Free the old page.. */
+		new_page = old_page;
+	}
+	if (new_page)
+		put_page(new_page);
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	mmu_notifier_invalidate_range_only_end(&range);
+	if (old_page)
+		put_page(old_page);
+	return 0;
+oom:
+	if (old_page)
+		put_page(old_page);
+	return VM_FAULT_OOM;
+}
+
+static int wp_page_reuse(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	pte_t entry;
+
+	flush_cache_page(vma, vmf->address, pte_pfn(vmf->orig_pte));
+	entry = pte_mkyoung(vmf->orig_pte);
+	entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+	/* x86 ptep_set_access_flags(): widening needs no flush */
+	set_pte_at(vma->vm_mm, vmf->address, vmf->pte, entry);
+	update_mmu_cache(vma, vmf->address, vmf->pte);
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	return 0;
+}
+
+/* Called with the PTL held; drops it. */
+static int do_wp_page(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct page *page;
+
+	vmf->page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
+	if (!vmf->page) {
+		/* the zero page */
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return wp_page_copy(vmf);
+	}
+	page = vmf->page;
+	if (PageAnon(page)) {
+		/* An exclusive anonymous page is always reused. */
+		if (PageAnonExclusive(page))
+			goto reuse;
+		/*
+		 * Otherwise reuse only what is provably not shared: no other
+		 * reference but ours (the LRU batch holds one: drain it).
+		 */
+		if (page_count(page) > 3)
+			goto copy;
+		if (!PageLRU(page))
+			lru_add_drain();
+		if (page_count(page) > 1 + PageSwapCache(page))
+			goto copy;
+		if (!trylock_page(page))
+			goto copy;
+		if (page_count(page) != 1) {
+			unlock_page(page);
+			goto copy;
+		}
+		page_move_anon_rmap(page, vma);
+		unlock_page(page);
+reuse:
+		return wp_page_reuse(vmf);
+	}
+copy:
+	get_page(page);
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	return wp_page_copy(vmf);
+}
+
+/* ---- non-present entries ---- */
+
+static int do_swap_page(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
+	int ret = 0;
+
+	if (!non_swap_entry(entry))
+		return VM_FAULT_SIGBUS;	/* no swap device yet */
+
+	if (is_migration_entry(entry)) {
+		migration_entry_wait(vma->vm_mm, vmf->pmd, vmf->address);
+	} else if (is_device_private_entry(entry)) {
+		vmf->page = pfn_swap_entry_to_page(entry);
+		vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd,
+					       vmf->address, &vmf->ptl);
+		if (unlikely(!pte_same(ptep_get(vmf->pte), vmf->orig_pte))) {
+			pte_unmap_unlock(vmf->pte, vmf->ptl);
+			return 0;
+		}
+		/*
+		 * Get a page reference while we know the page can't be
+		 * freed.
+		 */
+		get_page(vmf->page);
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		check_pgmap_alive(vmf->page->pgmap, "migrate_to_ram");
+		ret = vmf->page->pgmap->ops->migrate_to_ram(vmf);
+		put_page(vmf->page);
+	} else {
+		ret = VM_FAULT_SIGBUS;
+	}
+	return ret;
+}
+
+static int handle_pte_fault(struct vm_fault *vmf)
+{
+	struct mm_struct *mm = vmf->vma->vm_mm;
+	pte_t entry;
+
+	if (pmd_none(pmdp_get_lockless(vmf->pmd))) {
+		vmf->pte = NULL;
+	} else {
+		vmf->pte = pte_offset_map(vmf->pmd, vmf->address);
+		vmf->orig_pte = ptep_get(vmf->pte);
+		if (pte_none(vmf->orig_pte))
+			vmf->pte = NULL;
+	}
+	if (!vmf->pte)
+		return do_anonymous_page(vmf);
+	if (!pte_present(vmf->orig_pte))
+		return do_swap_page(vmf);
+
+	vmf->ptl = pte_lockptr(mm, vmf->pmd);
+	spin_lock(vmf->ptl);
+	entry = vmf->orig_pte;
+	if (unlikely(!pte_same(ptep_get(vmf->pte), entry)))
+		goto unlock;
+	if (vmf->flags & FAULT_FLAG_WRITE) {
+		if (!pte_write(entry))
+			return do_wp_page(vmf);
+		entry = pte_mkdirty(entry);
+	}
+	entry = pte_mkyoung(entry);
+	if (!pte_same(entry, vmf->orig_pte)) {
+		set_pte_at(mm, vmf->address, vmf->pte, entry);
+		update_mmu_cache(vmf->vma, vmf->address, vmf->pte);
+	}
+	/* else: spurious fault; x86 needs no flush for it */
+unlock:
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	return 0;
+}
+
+int handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
+		    unsigned int flags)
+{
+	struct vm_fault vmf = {
+		.vma = vma,
+		.address = address & PAGE_MASK,
+		.flags = flags,
+	};
+	pgd_t *pgd = pgd_offset(vma->vm_mm, address);
+
+	vmf.pmd = pmd_alloc(vma->vm_mm, pgd, address);
+	if (!vmf.pmd)
+		return VM_FAULT_OOM;
+	return handle_pte_fault(&vmf);
+}
+
+int do_user_addr_fault(struct mm_struct *mm, unsigned long address,
+		       bool write)
+{
+	struct vm_area_struct *vma;
+	int ret;
+
+	mmap_read_lock(mm);
+	vma = find_vma(mm, address);
+	if (!vma || vma->vm_start > address ||
+	    (write && !(vma->vm_flags & VM_WRITE)) ||
+	    (!write && !(vma->vm_flags & VM_READ))) {
+		mmap_read_unlock(mm);
+		return VM_FAULT_SIGSEGV;
+	}
+	ret = handle_mm_fault(vma, address,
+			      FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0));
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/* ---- zap ---- */
+
+static unsigned long zap_pte_range(struct mmu_gather *tlb,
+				   struct vm_area_struct *vma, pmd_t *pmd,
+				   unsigned long addr, unsigned long end)
+{
+	struct mm_struct *mm = tlb->mm;
+	bool force_flush = false;
+	spinlock_t *ptl;
+	pte_t *start_pte, *pte;
+
+again:
+	start_pte = pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	arch_enter_lazy_mmu_mode();
+	do {
+		pte_t ptent = ptep_get(pte);
+		struct page *page;
+		swp_entry_t entry;
+
+		if (pte_none(ptent))
+			continue;
+
+		if (pte_present(ptent)) {
+			page = vm_normal_page(vma, addr, ptent);
+			ptent = ptep_get_and_clear_full(mm, addr, pte,
+							tlb->fullmm);
+			tlb_remove_tlb_entry(tlb, pte, addr);
+			if (unlikely(!page))
+				continue;
+			dec_mm_counter(mm);
+			page_remove_rmap(page, vma, false);
+			if (unlikely(page_mapcount(page) < 0))
+				report_bug(mm, addr, "bad page map: mapcount %d",
+					   page_mapcount(page));
+			if (unlikely(__tlb_remove_page(tlb, page))) {
+				force_flush = true;
+				addr += PAGE_SIZE;
+				break;
+			}
+			continue;
+		}
+
+		entry = pte_to_swp_entry(ptent);
+		if (is_device_private_entry(entry) ||
+		    is_device_exclusive_entry(entry)) {
+			page = pfn_swap_entry_to_page(entry);
+			dec_mm_counter(mm);
+			if (is_device_private_entry(entry))
+				page_remove_rmap(page, vma, false);
+			put_page(page);
+		} else if (is_migration_entry(entry)) {
+			dec_mm_counter(mm);
+		}
+		/* Not present: no TLB can hold it, so no flush is queued. */
+		pte_clear_not_present_full(mm, addr, pte, tlb->fullmm);
+	} while (pte++, addr += PAGE_SIZE, addr != end);
+	arch_leave_lazy_mmu_mode();
+
+	/* Do the actual TLB flush before dropping ptl */
+	if (force_flush)
+		tlb_flush_mmu_tlbonly(tlb);
+	pte_unmap_unlock(start_pte, ptl);
+
+	if (force_flush) {
+		force_flush = false;
+		tlb_flush_mmu(tlb);
+	}
+	if (addr != end)
+		goto again;
+	return addr;
+}
+
+void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
+		      unsigned long addr, unsigned long end)
+{
+	unsigned long next;
+
+	do {
+		pgd_t *pgd = pgd_offset(vma->vm_mm, addr);
+		pmd_t *pmd;
+		unsigned long pmd_end;
+
+		next = pgd_addr_end(addr, end);
+		pmd = pmd_offset(pgd, addr);
+		if (!pmd)
+			continue;
+		for (; addr < next; addr = pmd_end, pmd++) {
+			pmd_end = pmd_addr_end(addr, next);
+			if (pmd_none(pmdp_get_lockless(pmd)))
+				continue;
+			zap_pte_range(tlb, vma, pmd, addr, pmd_end);
+		}
+	} while (addr = next, addr != end);
+}
+
+void zap_page_range(struct vm_area_struct *vma, unsigned long start,
+		    unsigned long size)
+{
+	struct mmu_notifier_range range;
+	struct mmu_gather tlb;
+	unsigned long end = start + size;
+
+	lru_add_drain();
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma, vma->vm_mm,
+				start, end);
+	tlb_gather_mmu(&tlb, vma->vm_mm);
+	mmu_notifier_invalidate_range_start(&range);
+	unmap_page_range(&tlb, vma, start, end);
+	mmu_notifier_invalidate_range_end(&range);
+	tlb_finish_mmu(&tlb);
+}

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mm/mmap.c: VMAs, mmap(MAP_FIXED|MAP_ANONYMOUS|MAP_PRIVATE), munmap,
+ * free_pgtables and exit_mmap.  The VMA set is a small sorted array
+ * protected by mmap_lock.
+ */
+#include <migrace/check.h>
+#include <migrace/migrate.h>
+#include <migrace/mm.h>
+#include <migrace/mmu_notifier.h>
+#include <migrace/rmap.h>
+#include <migrace/tlb.h>
+
+struct mm_struct *mm_alloc(int id)
+{
+	struct mm_struct *mm = kzalloc(sizeof(*mm));
+
+	mm->id = id;
+	mm->mmap_lock.name = "mmap_lock";
+	spin_lock_init(&mm->page_table_lock, "page_table_lock");
+	mm->notifier_subscriptions = kzalloc(sizeof(*mm->notifier_subscriptions));
+	mm->notifier_subscriptions->invalidate_seq = 2;
+	return mm;
+}
+
+struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
+{
+	for (int i = 0; i < mm->nr_vmas; i++)
+		if (mm->vmas[i]->vm_end > addr)
+			return mm->vmas[i];
+	return NULL;
+}
+
+static int vma_link(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	int i;
+
+	if (mm->nr_vmas == MAX_VMAS)
+		return -ENOMEM;
+	for (i = mm->nr_vmas; i > 0 && mm->vmas[i - 1]->vm_start > vma->vm_start;
+	     i--)
+		mm->vmas[i] = mm->vmas[i - 1];
+	mm->vmas[i] = vma;
+	mm->nr_vmas++;
+	return 0;
+}
+
+static void vma_unlink(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	int i, j;
+
+	for (i = 0; i < mm->nr_vmas && mm->vmas[i] != vma; i++)
+		;
+	BUG_ON(i == mm->nr_vmas);
+	for (j = i; j < mm->nr_vmas - 1; j++)
+		mm->vmas[j] = mm->vmas[j + 1];
+	mm->nr_vmas--;
+}
+
+static struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
+{
+	struct vm_area_struct *new = kzalloc(sizeof(*new));
+
+	*new = *orig;
+	INIT_LIST_HEAD(&new->anon_vma_chain);
+	new->anon_vma = NULL;
+	return new;
+}
+
+static void remove_vma(struct vm_area_struct *vma)
+{
+	unlink_anon_vmas(vma);
+	kfree(vma);
+}
+
+/* Split @vma at @addr; the new VMA takes the part above @addr. */
+static int split_vma(struct mm_struct *mm, struct vm_area_struct *vma,
+		     unsigned long addr)
+{
+	struct vm_area_struct *new;
+
+	if (mm->nr_vmas == MAX_VMAS)
+		return -ENOMEM;
+	new = vm_area_dup(vma);
+	new->vm_start = addr;
+	new->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
+	if (anon_vma_clone(new, vma)) {
+		kfree(new);
+		return -ENOMEM;
+	}
+	vma->vm_end = addr;
+	return vma_link(mm, new);
+}
+
+/* Free the pte tables no VMA uses any more (mmap_lock held for write). */
+void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm,
+		   unsigned long floor, unsigned long ceiling)
+{
+	for (int g = 0; g < PTRS_PER_PGD; g++) {
+		struct pmd_table *pt = mm->pgd[g].table;
+
+		if (!pt)
+			continue;
+		for (int i = 0; i < PTRS_PER_PMD; i++) {
+			pmd_t *pmd = &pt->pmds[i];
+			struct pte_table *t = pmd->table;
+			struct vm_area_struct *vma;
+
+			if (!t || t->addr + PMD_SIZE <= floor ||
+			    t->addr >= ceiling)
+				continue;
+			vma = find_vma(mm, t->addr);
+			if (vma && vma->vm_start < t->addr + PMD_SIZE)
+				continue;
+			sched_point(EV_PTE_WRITE, "pmd_clear", __func__, pmd,
+				    t->addr, 0);
+			WRITE_ONCE(pmd->table, NULL);
+			tlb_remove_table(tlb, t);
+		}
+	}
+}
+
+static void unmap_region(struct mm_struct *mm, struct vm_area_struct **vmas,
+			 int n, unsigned long start, unsigned long end)
+{
+	struct mmu_notifier_range range;
+	struct mmu_gather tlb;
+
+	lru_add_drain();
+	tlb_gather_mmu(&tlb, mm);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, NULL, mm, start,
+				end);
+	mmu_notifier_invalidate_range_start(&range);
+	for (int i = 0; i < n; i++)
+		unmap_page_range(&tlb, vmas[i], vmas[i]->vm_start,
+				 vmas[i]->vm_end);
+	mmu_notifier_invalidate_range_end(&range);
+	/* Hide the VMAs from rmap walkers before their page tables go. */
+	for (int i = 0; i < n; i++)
+		unlink_anon_vmas(vmas[i]);
+	free_pgtables(&tlb, mm, start, end);
+	tlb_finish_mmu(&tlb);
+}
+
+/* mmap_lock held for write. */
+static int do_munmap(struct mm_struct *mm, unsigned long start,
+		     unsigned long len)
+{
+	unsigned long end = start + len;
+	struct vm_area_struct *detached[MAX_VMAS], *vma;
+	int n = 0;
+
+	vma = find_vma(mm, start);
+	if (!vma || vma->vm_start >= end)
+		return 0;
+	if (vma->vm_start < start && split_vma(mm, vma, start))
+		return -ENOMEM;
+	vma = find_vma(mm, end - 1);
+	if (vma && vma->vm_start < end && vma->vm_end > end &&
+	    split_vma(mm, vma, end))
+		return -ENOMEM;
+	while ((vma = find_vma(mm, start)) && vma->vm_start < end) {
+		vma_unlink(mm, vma);
+		detached[n++] = vma;
+	}
+	unmap_region(mm, detached, n, start, end);
+	for (int i = 0; i < n; i++)
+		remove_vma(detached[i]);
+	return 0;
+}
+
+long do_munmap_syscall(struct mm_struct *mm, unsigned long addr,
+		       unsigned long len)
+{
+	long ret;
+
+	mmap_write_lock(mm);
+	ret = do_munmap(mm, addr, len);
+	mmap_write_unlock(mm);
+	return ret;
+}
+
+long do_mmap_fixed(struct mm_struct *mm, unsigned long addr,
+		   unsigned long len, unsigned long vm_flags)
+{
+	struct vm_area_struct *vma;
+	long ret;
+
+	mmap_write_lock(mm);
+	/* Fail before unmapping anything: splits may need two VMAs. */
+	if (mm->nr_vmas + 3 > MAX_VMAS) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = do_munmap(mm, addr, len);
+	if (ret)
+		goto out;
+	vma = kzalloc(sizeof(*vma));
+	vma->vm_start = addr;
+	vma->vm_end = addr + len;
+	vma->vm_flags = vm_flags | VM_MAYWRITE;
+	/* Private writable: write access is granted pte by pte (COW). */
+	vma->vm_page_prot = PAGE_READONLY;
+	vma->vm_pgoff = addr >> PAGE_SHIFT;
+	vma->vm_mm = mm;
+	INIT_LIST_HEAD(&vma->anon_vma_chain);
+	ret = vma_link(mm, vma);
+	if (ret)
+		kfree(vma);
+out:
+	mmap_write_unlock(mm);
+	return ret;
+}
+
+void exit_mmap(struct mm_struct *mm)
+{
+	struct mmu_notifier_range range;
+	struct mmu_gather tlb;
+
+	mmap_write_lock(mm);
+	lru_add_drain();
+	tlb_gather_mmu_fullmm(&tlb, mm);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_RELEASE, 0, NULL, mm,
+				TASK_UNMAPPED_BASE, TASK_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	for (int i = 0; i < mm->nr_vmas; i++)
+		unmap_page_range(&tlb, mm->vmas[i], mm->vmas[i]->vm_start,
+				 mm->vmas[i]->vm_end);
+	mmu_notifier_invalidate_range_end(&range);
+	while (mm->nr_vmas) {
+		struct vm_area_struct *vma = mm->vmas[mm->nr_vmas - 1];
+
+		vma_unlink(mm, vma);
+		remove_vma(vma);
+	}
+	free_pgtables(&tlb, mm, TASK_UNMAPPED_BASE, TASK_SIZE);
+	tlb_finish_mmu(&tlb);
+	WRITE_ONCE(mm->dead, true);
+	mmap_write_unlock(mm);
+}

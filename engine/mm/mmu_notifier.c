@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mm/mmu_notifier.c: interval notifiers with the invalidate sequence.
+ * The subscription sequence is odd while an invalidation overlapping a
+ * subscriber runs; a subscriber's own sequence is set by its invalidate
+ * callback, so mmu_interval_read_retry() tells a driver it raced.
+ */
+#include <migrace/check.h>
+#include <migrace/mmu_notifier.h>
+
+void mmu_notifier_range_init_owner(struct mmu_notifier_range *r,
+				   enum mmu_notifier_event event,
+				   unsigned int flags,
+				   struct vm_area_struct *vma,
+				   struct mm_struct *mm, unsigned long start,
+				   unsigned long end, void *owner)
+{
+	r->vma = vma;
+	r->mm = mm;
+	r->start = start;
+	r->end = end;
+	r->flags = flags;
+	r->event = event;
+	r->owner = owner;
+}
+
+void mmu_notifier_range_init(struct mmu_notifier_range *r,
+			     enum mmu_notifier_event event, unsigned int flags,
+			     struct vm_area_struct *vma, struct mm_struct *mm,
+			     unsigned long start, unsigned long end)
+{
+	mmu_notifier_range_init_owner(r, event, flags, vma, mm, start, end,
+				      NULL);
+}
+
+void mmu_notifier_invalidate_range_start(struct mmu_notifier_range *r)
+{
+	struct mmu_notifier_subscriptions *subs = r->mm->notifier_subscriptions;
+	unsigned long seq;
+
+	sched_point(EV_NOTE, "mmu_notifier_invalidate_range_start", __func__,
+		    r->mm, r->start, r->end);
+	subs->active_invalidate_ranges++;
+	for (int i = 0; i < subs->nr; i++) {
+		struct mmu_interval_notifier *sub = subs->subs[i];
+
+		if (sub->last < r->start || sub->start >= r->end)
+			continue;
+		subs->invalidate_seq |= 1;
+	}
+	seq = subs->invalidate_seq;
+	for (int i = 0; i < subs->nr; i++) {
+		struct mmu_interval_notifier *sub = subs->subs[i];
+
+		if (sub->last < r->start || sub->start >= r->end)
+			continue;
+		sub->ops->invalidate(sub, r, seq);
+	}
+}
+
+void mmu_notifier_invalidate_range_end(struct mmu_notifier_range *r)
+{
+	struct mmu_notifier_subscriptions *subs = r->mm->notifier_subscriptions;
+
+	sched_point(EV_NOTE, "mmu_notifier_invalidate_range_end", __func__,
+		    r->mm, r->start, r->end);
+	if (--subs->active_invalidate_ranges == 0 &&
+	    (subs->invalidate_seq & 1)) {
+		subs->invalidate_seq++;
+		sched_wake(subs);
+	}
+}
+
+int mmu_interval_notifier_insert(struct mmu_interval_notifier *sub,
+				 struct mm_struct *mm, unsigned long start,
+				 unsigned long length,
+				 const struct mmu_interval_notifier_ops *ops)
+{
+	struct mmu_notifier_subscriptions *subs = mm->notifier_subscriptions;
+
+	if (subs->nr == MAX_NOTIFIERS)
+		return -ENOMEM;
+	sub->start = start;
+	sub->last = start + length - 1;
+	sub->ops = ops;
+	sub->mm = mm;
+	sub->invalidate_seq = subs->invalidate_seq | 1;
+	if (!(subs->invalidate_seq & 1))
+		sub->invalidate_seq = subs->invalidate_seq - 1;
+	subs->subs[subs->nr++] = sub;
+	return 0;
+}
+
+void mmu_interval_notifier_remove(struct mmu_interval_notifier *sub)
+{
+	struct mmu_notifier_subscriptions *subs =
+		sub->mm->notifier_subscriptions;
+
+	for (int i = 0; i < subs->nr; i++)
+		if (subs->subs[i] == sub) {
+			subs->subs[i] = subs->subs[--subs->nr];
+			break;
+		}
+}
+
+unsigned long mmu_interval_read_begin(struct mmu_interval_notifier *sub)
+{
+	struct mmu_notifier_subscriptions *subs =
+		sub->mm->notifier_subscriptions;
+	unsigned long seq = READ_ONCE(sub->invalidate_seq);
+
+	/* An invalidation of this range is running: wait for its end. */
+	while (seq == READ_ONCE(subs->invalidate_seq)) {
+		might_sleep_check("mmu_interval_read_begin", __func__);
+		sched_block(subs, "mmu_interval_read_begin", __func__);
+	}
+	return seq;
+}
+
+bool mmu_interval_read_retry(struct mmu_interval_notifier *sub,
+			     unsigned long seq)
+{
+	return READ_ONCE(sub->invalidate_seq) != seq;
+}
+
+void mmu_interval_set_seq(struct mmu_interval_notifier *sub,
+			  unsigned long cur_seq)
+{
+	WRITE_ONCE(sub->invalidate_seq, cur_seq);
+}

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mem_map, page flags and reference counts, and the page allocator.
+ * Free pages are poisoned (PG_buddy set, contents 0x6b...); any use of one
+ * is a report.  Freed pages go to the tail of a FIFO so that a stale
+ * reference finds the page still free for as long as possible.
+ */
+#include <migrace/check.h>
+#include <migrace/cpu.h>
+#include <migrace/memremap.h>
+#include <migrace/migrate.h>
+#include <migrace/page.h>
+
+struct page mem_map[MAX_PFN];
+
+static struct {
+	spinlock_t lock;
+	unsigned long fifo[NODE_PAGES];
+	int head, count;
+} zones[NR_NODES];
+
+void page_alloc_reset(void)
+{
+	memset(mem_map, 0, sizeof(mem_map));
+	for (unsigned long pfn = 0; pfn < MAX_PFN; pfn++) {
+		struct page *p = &mem_map[pfn];
+
+		p->_mapcount = -1;
+		INIT_LIST_HEAD(&p->lru);
+		p->nid = pfn >= DEVICE_FIRST_PFN ? -1 :
+			 pfn ? (int)((pfn - 1) / NODE_PAGES) : 0;
+	}
+	/* The zero page: reserved, always referenced, never freed. */
+	mem_map[ZERO_PFN]._refcount = 1;
+	mem_map[ZERO_PFN].flags = BIT(PG_uptodate);
+	for (int n = 0; n < NR_NODES; n++) {
+		spin_lock_init(&zones[n].lock, "zone->lock");
+		zones[n].head = 0;
+		zones[n].count = NODE_PAGES;
+		for (int i = 0; i < NODE_PAGES; i++) {
+			unsigned long pfn = NODE_FIRST_PFN(n) + i;
+
+			zones[n].fifo[i] = pfn;
+			mem_map[pfn].flags = BIT(PG_buddy);
+			for (int s = 0; s < PAGE_SLOTS; s++)
+				mem_map[pfn].data[s] = PAGE_POISON;
+		}
+	}
+}
+
+unsigned long nr_free_pages(void)
+{
+	unsigned long n = 0;
+
+	for (int i = 0; i < NR_NODES; i++)
+		n += zones[i].count;
+	return n;
+}
+
+void check_page_alive(struct page *page, const char *what)
+{
+	if (unlikely(__test_page_flag(page, PG_buddy)))
+		report_bug(NULL, 0, "use-after-free: %s on free pfn %lu", what,
+			   page_to_pfn(page));
+}
+
+bool is_device_private_page(const struct page *page)
+{
+	return is_zone_device_page(page) &&
+	       is_device_private_pgmap(page->pgmap);
+}
+
+/* ---- flags ---- */
+
+bool __test_page_flag(struct page *page, int bit)
+{
+	return __atomic_load_n(&page->flags, __ATOMIC_ACQUIRE) & BIT(bit);
+}
+
+void __set_page_flag(struct page *page, int bit, const char *what,
+		     const char *func)
+{
+	sched_point(EV_ATOMIC, what, func, page, page_to_pfn(page), bit);
+	__atomic_or_fetch(&page->flags, BIT(bit), __ATOMIC_ACQ_REL);
+}
+
+void __clear_page_flag(struct page *page, int bit, const char *what,
+		       const char *func)
+{
+	sched_point(EV_ATOMIC, what, func, page, page_to_pfn(page), bit);
+	__atomic_and_fetch(&page->flags, ~BIT(bit), __ATOMIC_ACQ_REL);
+}
+
+bool __test_and_set_page_flag(struct page *page, int bit, const char *what,
+			      const char *func)
+{
+	sched_point(EV_ATOMIC, what, func, page, page_to_pfn(page), bit);
+	return __atomic_fetch_or(&page->flags, BIT(bit), __ATOMIC_ACQ_REL) &
+	       BIT(bit);
+}
+
+bool folio_mark_dirty(struct folio *folio)
+{
+	return !__test_and_set_page_flag(&folio->page, PG_dirty,
+					 "folio_mark_dirty", __func__);
+}
+
+/* ---- reference counts ---- */
+
+int page_count(struct page *page)
+{
+	return __atomic_load_n(&page->_refcount, __ATOMIC_ACQUIRE);
+}
+
+int page_mapcount(struct page *page)
+{
+	return __atomic_load_n(&page->_mapcount, __ATOMIC_ACQUIRE) + 1;
+}
+
+void __get_page(struct page *page, const char *func)
+{
+	int old;
+
+	sched_point(EV_ATOMIC, "get_page", func, page, page_to_pfn(page), 0);
+	check_page_alive(page, "get_page");
+	old = __atomic_fetch_add(&page->_refcount, 1, __ATOMIC_ACQ_REL);
+	if (old <= 0)
+		report_bug(NULL, 0,
+			   "get_page() in %s() on pfn %lu with refcount %d",
+			   func, page_to_pfn(page), old);
+}
+
+bool __get_page_unless_zero(struct page *page, const char *func)
+{
+	int old;
+
+	sched_point(EV_ATOMIC, "get_page_unless_zero", func, page,
+		    page_to_pfn(page), 0);
+	old = __atomic_load_n(&page->_refcount, __ATOMIC_ACQUIRE);
+	do {
+		if (old == 0)
+			return false;
+	} while (!__atomic_compare_exchange_n(&page->_refcount, &old, old + 1,
+					      false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE));
+	return true;
+}
+
+static void __page_cache_release(struct page *page)
+{
+	if (PageLRU(page)) {
+		extern void lru_del_page(struct page *page);
+
+		lru_del_page(page);
+	}
+}
+
+void __put_page(struct page *page, const char *func)
+{
+	int new;
+
+	sched_point(EV_ATOMIC, "put_page", func, page, page_to_pfn(page), 0);
+	check_page_alive(page, "put_page");
+	new = __atomic_sub_fetch(&page->_refcount, 1, __ATOMIC_ACQ_REL);
+	if (new < 0)
+		report_bug(NULL, 0,
+			   "refcount underflow: put_page() in %s() on pfn %lu",
+			   func, page_to_pfn(page));
+	if (new > 0)
+		return;
+	if (page_to_pfn(page) == ZERO_PFN)
+		report_bug(NULL, 0, "%s() dropped the last zero page reference",
+			   func);
+	if (is_zone_device_page(page)) {
+		free_zone_device_page(page);
+		return;
+	}
+	__page_cache_release(page);
+	free_unref_page(page);
+}
+
+/* ---- allocator ---- */
+
+struct page *alloc_page_node(int nid)
+{
+	if (nid < 0)
+		nid = current_cpu ? current_cpu->id % NR_NODES : 0;
+	for (int i = 0; i < NR_NODES; i++) {
+		int n = (nid + i) % NR_NODES;
+		struct page *page = NULL;
+
+		spin_lock(&zones[n].lock);
+		if (zones[n].count) {
+			page = pfn_to_page(zones[n].fifo[zones[n].head]);
+			zones[n].head = (zones[n].head + 1) % NODE_PAGES;
+			zones[n].count--;
+		}
+		spin_unlock(&zones[n].lock);
+		if (page) {
+			page->flags = 0;
+			page->_mapcount = -1;
+			page->mapping = NULL;
+			page->index = 0;
+			page->_refcount = 1;
+			return page;
+		}
+	}
+	return NULL;
+}
+
+void free_unref_page(struct page *page)
+{
+	int n = page->nid;
+
+	if (page_mapcount(page) != 0)
+		report_bug(NULL, 0, "page freed while still mapped: pfn %lu mapcount %d",
+			   page_to_pfn(page), page_mapcount(page));
+	if (__test_page_flag(page, PG_locked))
+		report_bug(NULL, 0, "page freed while locked: pfn %lu",
+			   page_to_pfn(page));
+	if (__test_page_flag(page, PG_lru) || page->lru_batch_cpu)
+		report_bug(NULL, 0, "page freed while on the LRU: pfn %lu",
+			   page_to_pfn(page));
+	page->flags = BIT(PG_buddy);
+	page->mapping = NULL;
+	for (int s = 0; s < PAGE_SLOTS; s++)
+		page->data[s] = PAGE_POISON;
+	spin_lock(&zones[n].lock);
+	zones[n].fifo[(zones[n].head + zones[n].count) % NODE_PAGES] =
+		page_to_pfn(page);
+	zones[n].count++;
+	spin_unlock(&zones[n].lock);
+}
+
+void copy_highpage(struct page *to, struct page *from)
+{
+	check_page_alive(from, "copy_highpage (source)");
+	check_page_alive(to, "copy_highpage (destination)");
+	memcpy(to->data, from->data, sizeof(to->data));
+}
+
+void clear_highpage(struct page *page)
+{
+	check_page_alive(page, "clear_highpage");
+	memset(page->data, 0, sizeof(page->data));
+}

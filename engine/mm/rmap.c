@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mm/rmap.c: anon_vma chains, anon rmap accounting with
+ * PG_anon_exclusive, the rmap walk, and try_to_migrate().
+ */
+#include <migrace/check.h>
+#include <migrace/migrate.h>
+#include <migrace/mm.h>
+#include <migrace/mmu_notifier.h>
+#include <migrace/rmap.h>
+#include <migrace/tlb.h>
+
+static struct anon_vma *anon_vma_alloc(void)
+{
+	struct anon_vma *av = kzalloc(sizeof(*av));
+
+	av->root = av;
+	av->rwsem.name = "anon_vma->rwsem";
+	INIT_LIST_HEAD(&av->chain);
+	return av;
+}
+
+static void get_anon_vma(struct anon_vma *av)
+{
+	av->refcount++;
+}
+
+static void put_anon_vma(struct anon_vma *av)
+{
+	if (--av->refcount > 0)
+		return;
+	if (av->root != av)
+		put_anon_vma(av->root);
+	kfree(av);
+}
+
+/* Called with the anon_vma root lock held for write. */
+static void __anon_vma_chain_link(struct vm_area_struct *vma,
+				  struct anon_vma *av)
+{
+	struct anon_vma_chain *avc = kzalloc(sizeof(*avc));
+
+	avc->vma = vma;
+	avc->anon_vma = av;
+	list_add(&avc->same_vma, &vma->anon_vma_chain);
+	list_add_tail(&avc->same_anon_vma, &av->chain);
+	get_anon_vma(av);
+}
+
+static void anon_vma_chain_link(struct vm_area_struct *vma,
+				struct anon_vma *av)
+{
+	__down_write(&av->root->rwsem, "anon_vma_lock_write", __func__);
+	__anon_vma_chain_link(vma, av);
+	__up_write(&av->root->rwsem, "anon_vma_unlock_write", __func__);
+}
+
+int anon_vma_prepare(struct vm_area_struct *vma)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct anon_vma *av;
+	bool used = false;
+
+	if (READ_ONCE(vma->anon_vma))
+		return 0;
+	av = anon_vma_alloc();
+	/* Linked before it is published, so no rmap walk can miss @vma. */
+	__down_write(&av->rwsem, "anon_vma_lock_write", __func__);
+	spin_lock(&mm->page_table_lock);
+	if (likely(!vma->anon_vma)) {
+		__anon_vma_chain_link(vma, av);
+		WRITE_ONCE(vma->anon_vma, av);
+		used = true;
+	}
+	spin_unlock(&mm->page_table_lock);
+	__up_write(&av->rwsem, "anon_vma_unlock_write", __func__);
+	if (!used)
+		kfree(av);
+	return 0;
+}
+
+int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src)
+{
+	struct anon_vma_chain *pavc;
+
+	list_for_each_entry(pavc, &src->anon_vma_chain, same_vma)
+		anon_vma_chain_link(dst, pavc->anon_vma);
+	dst->anon_vma = src->anon_vma;
+	return 0;
+}
+
+int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
+{
+	struct anon_vma *av;
+
+	if (!pvma->anon_vma)
+		return 0;
+	vma->anon_vma = NULL;
+	anon_vma_clone(vma, pvma);
+	/* The child's own anon_vma, for the pages it will COW. */
+	av = anon_vma_alloc();
+	av->root = pvma->anon_vma->root;
+	get_anon_vma(av->root);
+	vma->anon_vma = av;
+	anon_vma_chain_link(vma, av);
+	return 0;
+}
+
+void unlink_anon_vmas(struct vm_area_struct *vma)
+{
+	struct anon_vma_chain *avc, *next;
+
+	list_for_each_entry_safe(avc, next, &vma->anon_vma_chain, same_vma) {
+		struct anon_vma *av = avc->anon_vma;
+		struct anon_vma *root = av->root;
+
+		__down_write(&root->rwsem, "anon_vma_lock_write", __func__);
+		list_del_init(&avc->same_anon_vma);
+		__up_write(&root->rwsem, "anon_vma_unlock_write", __func__);
+		list_del_init(&avc->same_vma);
+		kfree(avc);
+		put_anon_vma(av);
+	}
+	vma->anon_vma = NULL;
+}
+
+/* ---- rmap accounting ---- */
+
+static void __page_set_anon_rmap(struct page *page, struct vm_area_struct *vma,
+				 unsigned long address, bool exclusive)
+{
+	if (!PageAnon(page)) {
+		WRITE_ONCE(page->mapping,
+			   (void *)((unsigned long)vma->anon_vma |
+				    PAGE_MAPPING_ANON));
+		page->index = linear_page_index(vma, address);
+	}
+	if (exclusive)
+		SetPageAnonExclusive(page);
+}
+
+static bool mapcount_inc(struct page *page, const char *func)
+{
+	sched_point(EV_ATOMIC, "mapcount_inc", func, page, page_to_pfn(page), 0);
+	return __atomic_add_fetch(&page->_mapcount, 1, __ATOMIC_ACQ_REL) == 0;
+}
+
+void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma,
+			    unsigned long address)
+{
+	sched_point(EV_ATOMIC, "page_add_new_anon_rmap", __func__, page,
+		    page_to_pfn(page), 0);
+	WRITE_ONCE(page->_mapcount, 0);
+	SetPageSwapBacked(page);
+	WRITE_ONCE(page->mapping, NULL);
+	__page_set_anon_rmap(page, vma, address, true);
+}
+
+void page_add_anon_rmap(struct page *page, struct vm_area_struct *vma,
+			unsigned long address, int flags)
+{
+	bool first = mapcount_inc(page, __func__);
+
+	VM_BUG_ON_PAGE(!first && (flags & RMAP_EXCLUSIVE), page);
+	VM_BUG_ON_PAGE(!first && PageAnonExclusive(page), page);
+	__page_set_anon_rmap(page, vma, address, flags & RMAP_EXCLUSIVE);
+}
+
+void page_dup_rmap(struct page *page)
+{
+	mapcount_inc(page, __func__);
+}
+
+void page_remove_rmap(struct page *page, struct vm_area_struct *vma,
+		      bool compound)
+{
+	int v;
+
+	(void)vma, (void)compound;
+	sched_point(EV_ATOMIC, "page_remove_rmap", __func__, page,
+		    page_to_pfn(page), 0);
+	v = __atomic_sub_fetch(&page->_mapcount, 1, __ATOMIC_ACQ_REL);
+	if (v < -1)
+		report_bug(NULL, 0, "mapcount underflow on pfn %lu",
+			   page_to_pfn(page));
+}
+
+/* No FOLL_PIN yet: a page is pinned only by GUP, which comes later. */
+static bool page_maybe_dma_pinned(struct page *page)
+{
+	(void)page;
+	return false;
+}
+
+int page_try_share_anon_rmap(struct page *page)
+{
+	if (unlikely(page_maybe_dma_pinned(page)))
+		return -EBUSY;
+	ClearPageAnonExclusive(page);
+	return 0;
+}
+
+int page_try_dup_anon_rmap(struct page *page, bool compound,
+			   struct vm_area_struct *src_vma)
+{
+	(void)compound, (void)src_vma;
+	if (PageAnonExclusive(page)) {
+		if (unlikely(page_maybe_dma_pinned(page)))
+			return -EBUSY;
+		ClearPageAnonExclusive(page);
+	}
+	page_dup_rmap(page);
+	return 0;
+}
+
+void page_move_anon_rmap(struct page *page, struct vm_area_struct *vma)
+{
+	WRITE_ONCE(page->mapping, (void *)((unsigned long)vma->anon_vma |
+					   PAGE_MAPPING_ANON));
+	SetPageAnonExclusive(page);
+}
+
+/* ---- rmap walk ---- */
+
+static void __rmap_walk(struct folio *folio, struct rmap_walk_control *rwc,
+			bool locked)
+{
+	struct page *page = &folio->page;
+	struct anon_vma *av = page_anon_vma(page);
+	struct anon_vma_chain *avc;
+
+	if (!av)
+		return;
+	if (kobj_freed(av))
+		report_bug(NULL, 0,
+			   "use-after-free: rmap walk of pfn %lu reached a freed anon_vma",
+			   page_to_pfn(page));
+	if (!locked)
+		__down_read(&av->root->rwsem, "anon_vma_lock_read", __func__);
+	list_for_each_entry(avc, &av->chain, same_anon_vma) {
+		struct vm_area_struct *vma = avc->vma;
+		unsigned long address = vma->vm_start +
+			((page->index - vma->vm_pgoff) << PAGE_SHIFT);
+
+		if (address < vma->vm_start || address >= vma->vm_end)
+			continue;
+		if (!rwc->rmap_one(folio, vma, address, rwc->arg))
+			break;
+	}
+	if (!locked)
+		__up_read(&av->root->rwsem, "anon_vma_unlock_read", __func__);
+}
+
+void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
+{
+	__rmap_walk(folio, rwc, false);
+}
+
+void rmap_walk_locked(struct folio *folio, struct rmap_walk_control *rwc)
+{
+	__rmap_walk(folio, rwc, true);
+}
+
+/*
+ * page_vma_mapped_walk() for one small page: map and lock the pte at
+ * @address if its table exists.
+ */
+static pte_t *pvmw_map_lock(struct vm_area_struct *vma, unsigned long address,
+			    spinlock_t **ptl)
+{
+	pmd_t *pmd = pmd_offset(pgd_offset(vma->vm_mm, address), address);
+
+	if (!pmd || pmd_none(pmdp_get_lockless(pmd)))
+		return NULL;
+	return pte_offset_map_lock(vma->vm_mm, pmd, address, ptl);
+}
+
+static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
+			       unsigned long address, void *arg)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *subpage = &folio->page;
+	unsigned long pfn = page_to_pfn(subpage);
+	struct mmu_notifier_range range;
+	bool anon_exclusive, ret = true;
+	spinlock_t *ptl;
+	pte_t *ptep, pteval, swp_pte;
+	swp_entry_t entry;
+
+	(void)arg;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma, mm, address,
+				address + PAGE_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	ptep = pvmw_map_lock(vma, address, &ptl);
+	if (!ptep)
+		goto out;
+	pteval = ptep_get(ptep);
+	if (pte_present(pteval) ? pte_pfn(pteval) != pfn :
+	    !(is_swap_pte(pteval) &&
+	      is_device_private_entry(pte_to_swp_entry(pteval)) &&
+	      swp_offset(pte_to_swp_entry(pteval)) == pfn))
+		goto unlock;
+
+	anon_exclusive = folio_test_anon(folio) && PageAnonExclusive(subpage);
+	/* Nuke the page table entry. */
+	flush_cache_page(vma, address, pfn);
+	pteval = ptep_clear_flush(vma, address, ptep);
+	/* Set the dirty flag on the folio now the pte is gone. */
+	if (pte_present(pteval) && pte_dirty(pteval))
+		folio_mark_dirty(folio);
+
+	if (is_zone_device_page(subpage)) {
+		if (anon_exclusive)
+			BUG_ON(page_try_share_anon_rmap(subpage));
+		entry = pte_to_swp_entry(pteval);
+		if (is_writable_device_private_entry(entry))
+			entry = make_writable_migration_entry(pfn);
+		else if (anon_exclusive)
+			entry = make_readable_exclusive_migration_entry(pfn);
+		else
+			entry = make_readable_migration_entry(pfn);
+		swp_pte = swp_entry_to_pte(entry);
+		if (pte_swp_soft_dirty(pteval))
+			swp_pte = pte_swp_mksoft_dirty(swp_pte);
+		if (pte_swp_uffd_wp(pteval))
+			swp_pte = pte_swp_mkuffd_wp(swp_pte);
+		set_pte_at(mm, address, ptep, swp_pte);
+	} else {
+		VM_BUG_ON_PAGE(pte_write(pteval) && folio_test_anon(folio) &&
+				       !anon_exclusive,
+			       subpage);
+		/* See page_try_share_anon_rmap(): clear PTE first. */
+		if (anon_exclusive && page_try_share_anon_rmap(subpage)) {
+			set_pte_at(mm, address, ptep, pteval);
+			ret = false;
+			goto unlock;
+		}
+		if (pte_write(pteval))
+			entry = make_writable_migration_entry(pfn);
+		else if (anon_exclusive)
+			entry = make_readable_exclusive_migration_entry(pfn);
+		else
+			entry = make_readable_migration_entry(pfn);
+		swp_pte = swp_entry_to_pte(entry);
+		if (pte_soft_dirty(pteval))
+			swp_pte = pte_swp_mksoft_dirty(swp_pte);
+		if (pte_uffd_wp(pteval))
+			swp_pte = pte_swp_mkuffd_wp(swp_pte);
+		set_pte_at(mm, address, ptep, swp_pte);
+	}
+	page_remove_rmap(subpage, vma, false);
+	folio_put(folio);
+unlock:
+	pte_unmap_unlock(ptep, ptl);
+out:
+	mmu_notifier_invalidate_range_end(&range);
+	return ret;
+}
+
+void try_to_migrate(struct folio *folio, int flags)
+{
+	struct rmap_walk_control rwc = {
+		.rmap_one = try_to_migrate_one,
+		.arg = NULL,
+	};
+
+	if (flags & TTU_RMAP_LOCKED)
+		rmap_walk_locked(folio, &rwc);
+	else
+		rmap_walk(folio, &rwc);
+}

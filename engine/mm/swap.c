@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The LRU (mm/swap.c): pages enter through a small per-CPU batch that must
+ * be drained (lru_add_drain) before they can be isolated.
+ */
+#include <migrace/check.h>
+#include <migrace/cpu.h>
+#include <migrace/migrate.h>
+
+#define LRU_BATCH 4
+
+static struct {
+	spinlock_t lru_lock;
+	struct list_head list;
+} lruvec;
+
+static struct {
+	struct page *pages[LRU_BATCH];
+	int nr;
+} lru_add_batch[NR_CPUS + 1];	/* + 1: set-up and teardown context */
+
+static int this_cpu(void)
+{
+	return current_cpu ? current_cpu->id : NR_CPUS;
+}
+
+void lru_reset(void)
+{
+	spin_lock_init(&lruvec.lru_lock, "lru_lock");
+	INIT_LIST_HEAD(&lruvec.list);
+	memset(lru_add_batch, 0, sizeof(lru_add_batch));
+}
+
+void lru_add_drain_cpu(int cpu)
+{
+	int nr = lru_add_batch[cpu].nr;
+
+	for (int i = 0; i < nr; i++) {
+		struct page *page = lru_add_batch[cpu].pages[i];
+
+		spin_lock(&lruvec.lru_lock);
+		VM_BUG_ON_PAGE(PageLRU(page), page);
+		SetPageLRU(page);
+		list_add_tail(&page->lru, &lruvec.list);
+		page->lru_batch_cpu = 0;
+		spin_unlock(&lruvec.lru_lock);
+		put_page(page);	/* the batch's reference */
+	}
+	lru_add_batch[cpu].nr = 0;
+}
+
+void lru_add_drain(void)
+{
+	lru_add_drain_cpu(this_cpu());
+}
+
+/* Linux schedules work on every CPU; here the batches are drained in place. */
+void lru_add_drain_all(void)
+{
+	for (int cpu = 0; cpu < NR_CPUS; cpu++)
+		lru_add_drain_cpu(cpu);
+}
+
+void lru_cache_add(struct page *page)
+{
+	int cpu = this_cpu();
+
+	VM_BUG_ON_PAGE(PageLRU(page), page);
+	get_page(page);
+	page->lru_batch_cpu = cpu + 1;
+	lru_add_batch[cpu].pages[lru_add_batch[cpu].nr++] = page;
+	if (lru_add_batch[cpu].nr == LRU_BATCH)
+		lru_add_drain_cpu(cpu);
+}
+
+void lru_cache_add_inactive_or_unevictable(struct page *page,
+					   struct vm_area_struct *vma)
+{
+	(void)vma;
+	lru_cache_add(page);
+}
+
+/* Last reference gone: take the page off the LRU before freeing it. */
+void lru_del_page(struct page *page);
+void lru_del_page(struct page *page)
+{
+	spin_lock(&lruvec.lru_lock);
+	if (PageLRU(page)) {
+		ClearPageLRU(page);
+		list_del_init(&page->lru);
+	}
+	spin_unlock(&lruvec.lru_lock);
+}
+
+/* 0: isolated, with a reference; -EBUSY: not on the LRU. */
+int isolate_lru_page(struct page *page)
+{
+	int ret = -EBUSY;
+
+	spin_lock(&lruvec.lru_lock);
+	if (PageLRU(page)) {
+		get_page(page);
+		ClearPageLRU(page);
+		list_del_init(&page->lru);
+		ret = 0;
+	}
+	spin_unlock(&lruvec.lru_lock);
+	return ret;
+}
+
+void putback_lru_page(struct page *page)
+{
+	lru_cache_add(page);
+	put_page(page);	/* drop the isolation reference */
+}

@@ -1,0 +1,55 @@
+/*
+ * Fuzzer input -> program and schedule.  The first bytes choose the set-up
+ * and each CPU's ops; the rest is a list of schedule segments ("run CPU c
+ * for n events"), so the fuzzer steers the interleaving directly.
+ */
+#include <migrace/prog.h>
+
+struct cursor {
+	const u8 *p;
+	size_t n;
+};
+
+static u8 next(struct cursor *c)
+{
+	if (!c->n)
+		return 0;
+	c->n--;
+	return *c->p++;
+}
+
+#define FUZZ_MAX_OPS 6
+
+void decode_input(const u8 *data, size_t size, struct repro *r)
+{
+	struct cursor c = { data, size };
+	struct program *p = &r->prog;
+	u8 b = next(&c);
+
+	memset(r, 0, sizeof(*r));
+	p->ncpus = 2 + (b & 1);
+	p->populate = !(b & 2);
+	p->forked = (b >> 2) & 1;
+	for (int cpu = 0; cpu < p->ncpus; cpu++) {
+		p->nops[cpu] = 1 + next(&c) % FUZZ_MAX_OPS;
+		for (int i = 0; i < p->nops[cpu]; i++) {
+			struct op *op = &p->ops[cpu][i];
+			u8 b0 = next(&c), b1 = next(&c);
+
+			op->kind = b0 % NR_OP_KINDS;
+			op->page = (b0 >> 3) % REGION_PAGES;
+			op->npages = 1 + b1 % (REGION_PAGES - op->page);
+			op->slot = ((b1 >> 2) & 3) < p->ncpus ? (b1 >> 2) & 3 :
+								NR_CPUS;
+			op->proc = (b1 & 0x80) ? (b1 >> 4) & 3 : 0;
+		}
+	}
+	while (c.n >= 2 && r->sched.nseg < MAX_SEGS) {
+		u8 b0 = next(&c), b1 = next(&c);
+		struct segment *sg = &r->sched.seg[r->sched.nseg++];
+
+		sg->cpu = b0 % p->ncpus;
+		sg->kind = SEG_STEPS;
+		sg->count = 1 + b1 + ((b0 >> 2) & 3) * 256;
+	}
+}

@@ -1,0 +1,109 @@
+/*
+ * The op alphabet and the random program generator.  The generator knows
+ * the alphabet, never a scenario: which ops and settings appear is drawn
+ * per program ("swarm testing": each program enables a random subset of
+ * the op kinds, so rare combinations are not drowned by common ones).
+ */
+#include <stdio.h>
+
+#include <migrace/prog.h>
+#include <migrace/run.h>
+
+static const char *const op_names[NR_OP_KINDS] = {
+	[OP_READ] = "read",
+	[OP_WRITE] = "write",
+	[OP_MMAP] = "mmap",
+	[OP_MUNMAP] = "munmap",
+	[OP_MADVISE] = "madvise",
+	[OP_FORK] = "fork",
+	[OP_MIGRATE_TO_DEVICE] = "migrate_to_device",
+	[OP_MIGRATE_TO_SYSTEM] = "migrate_to_system",
+};
+
+const char *op_name(int kind)
+{
+	return kind >= 0 && kind < NR_OP_KINDS ? op_names[kind] : "?";
+}
+
+unsigned long op_addr(const struct op *op)
+{
+	return REGION_START + (unsigned long)op->page * PAGE_SIZE;
+}
+
+void op_format(const struct op *op, char *buf, size_t len)
+{
+	int n;
+
+	switch (op->kind) {
+	case OP_READ:
+		if (op->slot < NR_CPUS)
+			n = snprintf(buf, len, "read(p%d, slot %d)", op->page,
+				     op->slot);
+		else
+			n = snprintf(buf, len, "read(p%d)", op->page);
+		break;
+	case OP_WRITE:
+		n = snprintf(buf, len, "write(p%d)", op->page);
+		break;
+	case OP_MADVISE:
+		n = snprintf(buf, len, "madvise(p%d, %d, MADV_DONTNEED)",
+			     op->page, op->npages);
+		break;
+	case OP_FORK:
+		n = snprintf(buf, len, "fork()");
+		break;
+	default:
+		n = snprintf(buf, len, "%s(p%d, %d)", op_name(op->kind),
+			     op->page, op->npages);
+	}
+	if (op->proc && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, " @%d", op->proc);
+}
+
+static const int weights[NR_OP_KINDS] = {
+	[OP_READ] = 4,	 [OP_WRITE] = 3,  [OP_MMAP] = 1,
+	[OP_MUNMAP] = 1, [OP_MADVISE] = 2, [OP_FORK] = 1,
+	[OP_MIGRATE_TO_DEVICE] = 3, [OP_MIGRATE_TO_SYSTEM] = 2,
+};
+
+void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
+{
+	int enabled[NR_OP_KINDS], total = 0, procs;
+
+	memset(p, 0, sizeof(*p));
+	p->ncpus = ncpus;
+	p->populate = rng_below(r, 4) != 0;
+	p->forked = rng_below(r, 2);
+	procs = 1 + p->forked;
+	do {
+		total = 0;
+		for (int k = 0; k < NR_OP_KINDS; k++) {
+			enabled[k] = rng_below(r, 2) ? weights[k] : 0;
+			total += enabled[k];
+		}
+	} while (total == 0);
+
+	for (int c = 0; c < ncpus; c++) {
+		p->nops[c] = 1 + rng_below(r, nops);
+		for (int i = 0; i < p->nops[c]; i++) {
+			struct op *op = &p->ops[c][i];
+			int w = rng_below(r, total), k;
+
+			for (k = 0; w >= enabled[k]; k++)
+				w -= enabled[k];
+			op->kind = k;
+			if (rng_below(r, 2)) {
+				op->page = 0;
+				op->npages = REGION_PAGES;
+			} else {
+				op->page = rng_below(r, REGION_PAGES);
+				op->npages = 1 + rng_below(r, REGION_PAGES - op->page);
+			}
+			op->slot = rng_below(r, 2) ? NR_CPUS :
+						     rng_below(r, ncpus);
+			op->proc = rng_below(r, 3) ? 0 : rng_below(r, procs);
+			if (k == OP_FORK && procs < MAX_PROCS)
+				procs++;
+		}
+	}
+}

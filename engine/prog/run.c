@@ -1,0 +1,368 @@
+/*
+ * Running one program: set up the machine, run each CPU's ops under the
+ * controlled scheduler, feed the oracles, check the end state (oracle 8),
+ * tear down and check for leaks.
+ */
+#include <setjmp.h>
+#include <stdio.h>
+
+#include <migrace/check.h>
+#include <migrace/cpu.h>
+#include <migrace/dmirror.h>
+#include <migrace/fixes.h>
+#include <migrace/migrate.h>
+#include <migrace/mm.h>
+#include <migrace/rcu.h>
+#include <migrace/run.h>
+#include <migrace/tlb.h>
+#include "../sched/sched_core.h"
+
+void rcu_reset(void);
+
+static struct {
+	const struct program *prog;
+	struct mm_struct *mms[MAX_PROCS];
+	int nprocs;		/* ids handed out (a fork reserves one) */
+	struct dmirror_device mdevice;
+	struct dmirror dmirrors[MAX_PROCS];
+	u64 seq[NR_CPUS];
+	char label[NR_CPUS][MAX_OPS][96];
+	char ret_label[NR_CPUS][MAX_OPS][48];
+	jmp_buf jb;
+} M;
+
+void run_abort(void) __attribute__((noreturn));
+void run_abort(void)
+{
+	if (sched_in_cpu())
+		sched_abort_cpu();
+	longjmp(M.jb, 1);
+}
+
+static void check_return_to_user(const char *op)
+{
+	struct cpu *c = current_cpu;
+
+	if (c->locks_held)
+		report_bug(NULL, 0, "lock held on return to user space after %s",
+			   op);
+	if (c->irqs_off || c->rcu_nesting)
+		report_bug(NULL, 0,
+			   "returned to user space after %s with irqs off or in an RCU read section",
+			   op);
+}
+
+/*
+ * One user load or store, faulting as needed.  Returns 0, or the
+ * VM_FAULT_* error that ended it.
+ */
+static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
+		       bool write, u64 *val)
+{
+	for (int tries = 0;; tries++) {
+		int ret;
+
+		if (tries)
+			sched_yield_point("fault retry", "user");
+		if (!mmu_user_access(mm, addr, slot, write, val))
+			return 0;
+		ret = do_user_addr_fault(mm, addr, write);
+		if (ret & (VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS))
+			return ret;
+		if (ret & VM_FAULT_OOM)
+			return ret;
+		if (tries > 200) {
+			if (!nr_free_pages())
+				return VM_FAULT_OOM;
+			report_bug(mm, addr,
+				   "livelock: %s at %#lx faults forever",
+				   write ? "store" : "load", addr);
+		}
+	}
+}
+
+static void do_read(struct mm_struct *mm, const struct op *op, int cpu)
+{
+	unsigned long addr = op_addr(op);
+	int slot = op->slot < M.prog->ncpus ? op->slot : cpu;
+	u64 val = 0;
+	int ret = user_access(mm, addr, slot, false, &val);
+
+	if (ret & VM_FAULT_OOM)
+		return;
+	if (ret & VM_FAULT_SIGBUS)
+		report_bug(mm, addr, "SIGBUS on a load from %#lx", addr);
+	if (ret)
+		val = VAL_UNMAPPED;
+	oracle_check_read(mm, op->proc, op->page, slot, val, addr,
+			  ret ? -1 : (int)current_cpu->last_pfn,
+			  ret ? "" :
+			  current_cpu->last_tlb_hit ? "(TLB hit)" : "(page walk)");
+}
+
+static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
+{
+	unsigned long addr = op_addr(op);
+	u64 val = ((u64)(cpu + 1) << 48) | ((u64)op->proc << 40) | ++M.seq[cpu];
+	int h = oracle_op_begin(op->proc, op->page, 1, cpu, cpu, val, "write");
+	int ret = user_access(mm, addr, cpu, true, &val);
+
+	if (ret & VM_FAULT_SIGBUS)
+		report_bug(mm, addr, "SIGBUS on a store to %#lx", addr);
+	if (ret & VM_FAULT_SIGSEGV)
+		oracle_check_read(mm, op->proc, op->page, cpu, VAL_UNMAPPED,
+				  addr, -1, "");
+	oracle_op_end(h, ret == 0);
+}
+
+static void do_madvise_op(struct mm_struct *mm, const struct op *op,
+			  const char *label)
+{
+	unsigned long addr = op_addr(op);
+	struct madvise_zapped z = { 0 };
+	int h[REGION_PAGES];
+
+	/* Pages outside any VMA are not zapped: withdraw those afterwards. */
+	for (int i = 0; i < op->npages; i++)
+		h[i] = oracle_op_begin(op->proc, op->page + i, 1, 0,
+				       M.prog->ncpus - 1, 0, label);
+	do_madvise(mm, addr, (unsigned long)op->npages << PAGE_SHIFT,
+		   MADV_DONTNEED, &z);
+	for (int i = 0; i < op->npages; i++) {
+		unsigned long a = addr + ((unsigned long)i << PAGE_SHIFT);
+		bool zapped = false;
+
+		for (int k = 0; k < z.n; k++)
+			zapped |= a >= z.start[k] && a < z.end[k];
+		oracle_op_end(h[i], zapped);
+	}
+}
+
+static void do_fork(int proc)
+{
+	int child;
+	struct mm_struct *mm;
+
+	if (M.nprocs == MAX_PROCS)
+		return;
+	child = M.nprocs++;
+	oracle_fork_begin(proc, child);
+	mm = dup_mm(M.mms[proc], child);
+	if (mm && !dmirror_init(&M.dmirrors[child], &M.mdevice, mm))
+		M.mms[child] = mm;
+	oracle_fork_end(proc, child);
+}
+
+static void exec_op(int cpu, int i)
+{
+	const struct op *op = &M.prog->ops[cpu][i];
+	struct mm_struct *mm = op->proc < MAX_PROCS ? M.mms[op->proc] : NULL;
+	unsigned long addr = op_addr(op);
+	long len = (long)op->npages << PAGE_SHIFT;
+	int h;
+
+	sched_point(EV_OP_BEGIN, M.label[cpu][i], "program", mm, addr, 0);
+	if (!mm || mm->dead)
+		goto out;	/* no such process (yet) */
+	switch (op->kind) {
+	case OP_READ:
+		do_read(mm, op, cpu);
+		break;
+	case OP_WRITE:
+		do_write(mm, op, cpu);
+		break;
+	case OP_MADVISE:
+		do_madvise_op(mm, op, "madvise(MADV_DONTNEED)");
+		break;
+	case OP_MUNMAP:
+		h = oracle_op_begin(op->proc, op->page, op->npages, 0,
+				    M.prog->ncpus - 1, VAL_UNMAPPED, "munmap()");
+		oracle_op_end(h, do_munmap_syscall(mm, addr, len) == 0);
+		break;
+	case OP_MMAP:
+		h = oracle_op_begin(op->proc, op->page, op->npages, 0,
+				    M.prog->ncpus - 1, 0, "mmap()");
+		oracle_op_end(h, do_mmap_fixed(mm, addr, len,
+					       VM_READ | VM_WRITE) == 0);
+		break;
+	case OP_FORK:
+		do_fork(op->proc);
+		break;
+	case OP_MIGRATE_TO_DEVICE:
+		dmirror_migrate_to_device(&M.dmirrors[op->proc], addr,
+					  op->npages);
+		break;
+	case OP_MIGRATE_TO_SYSTEM:
+		dmirror_migrate_to_system(&M.dmirrors[op->proc], addr,
+					  op->npages);
+		break;
+	}
+out:
+	sched_point(EV_OP_END, M.ret_label[cpu][i], "program", mm, addr, 0);
+	check_return_to_user(M.label[cpu][i]);
+}
+
+static void cpu_main(int cpu)
+{
+	for (int i = 0; i < M.prog->nops[cpu]; i++)
+		exec_op(cpu, i);
+}
+
+/* ---- set-up ---- */
+
+static void setup(const struct program *p)
+{
+	struct mm_struct *mm;
+
+	M.nprocs = 1;
+	memset(M.mms, 0, sizeof(M.mms));
+	memset(M.seq, 0, sizeof(M.seq));
+	dmirror_device_init(&M.mdevice);
+	mm = mm_alloc(0);
+	M.mms[0] = mm;
+	dmirror_init(&M.dmirrors[0], &M.mdevice, mm);
+	if (do_mmap_fixed(mm, REGION_START, REGION_PAGES * PAGE_SIZE,
+			  VM_READ | VM_WRITE))
+		report_bug(NULL, 0, "set-up: mmap failed");
+	/* Set-up runs as CPU 0 outside the schedule. */
+	current_cpu = &cpus[0];
+	if (p->populate) {
+		for (int pg = 0; pg < REGION_PAGES; pg++)
+			for (int s = 0; s < p->ncpus; s++) {
+				u64 v = oracle_initial_value(0, pg, s);
+
+				if (user_access(mm, REGION_START + pg * PAGE_SIZE,
+						s, true, &v))
+					report_bug(NULL, 0, "set-up: store failed");
+			}
+	}
+	lru_add_drain();
+	if (p->forked)
+		do_fork(0);
+	for (int i = 0; i < M.nprocs; i++) {
+		if (!M.mms[i])
+			continue;
+		tlb_forget_mm(M.mms[i]);
+		M.mms[i]->cpumask = 0;
+	}
+	cpus_reset(p->ncpus);
+	for (int c = 0; c < p->ncpus; c++)
+		for (int i = 0; i < p->nops[c]; i++) {
+			op_format(&p->ops[c][i], M.label[c][i],
+				  sizeof(M.label[c][i]));
+			snprintf(M.ret_label[c][i], sizeof(M.ret_label[c][i]),
+				 "return %s", op_name(p->ops[c][i].kind));
+		}
+}
+
+/* ---- oracle 8: the end state ---- */
+
+static void check_end_state(void)
+{
+	for (unsigned long pfn = 0; pfn < MAX_PFN; pfn++)
+		if (__test_page_flag(pfn_to_page(pfn), PG_locked))
+			report_bug(NULL, 0, "pfn %lu left locked after every CPU returned",
+				   pfn);
+	for (int i = 0; i < M.nprocs; i++) {
+		struct mm_struct *mm = M.mms[i];
+
+		if (!mm)
+			continue;
+		for (unsigned long a = TASK_UNMAPPED_BASE; a < TASK_SIZE;
+		     a += PAGE_SIZE) {
+			pmd_t *pmd = pmd_offset(&mm->pgd[pgd_index(a)], a);
+			unsigned long d = M.dmirrors[i].pt[(a - TASK_UNMAPPED_BASE) >>
+							   PAGE_SHIFT];
+			pte_t pte = { 0 };
+
+			if (pmd && pmd->table)
+				pte = pmd->table->ptes[pte_index(a)];
+			if (is_swap_pte(pte) &&
+			    is_migration_entry(pte_to_swp_entry(pte)))
+				report_bug(mm, a,
+					   "migration entry left behind at %#lx (process %d)",
+					   a, i);
+			if (d) {
+				unsigned long dpfn = d >> 1, cpfn = ~0UL;
+
+				if (pte_present(pte))
+					cpfn = pte_pfn(pte);
+				else if (is_swap_pte(pte) &&
+					 is_pfn_swap_entry(pte_to_swp_entry(pte)))
+					cpfn = swp_offset(pte_to_swp_entry(pte));
+				if (cpfn != dpfn)
+					report_bug(mm, a,
+						   "device page table maps %#lx to pfn %lu, the CPU page table does not (process %d)",
+						   a, dpfn, i);
+			}
+		}
+	}
+}
+
+static void teardown_and_check_leaks(void)
+{
+	for (int i = 0; i < M.nprocs; i++) {
+		if (!M.mms[i])
+			continue;
+		exit_mmap(M.mms[i]);
+		mmu_interval_notifier_remove(&M.dmirrors[i].notifier);
+		tlb_forget_mm(M.mms[i]);
+	}
+	for (int c = 0; c <= NR_CPUS; c++)
+		lru_add_drain_cpu(c);
+	rcu_process_callbacks(true);
+	for (unsigned long pfn = 1; pfn < MAX_PFN; pfn++) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (!__test_page_flag(page, PG_buddy))
+			report_bug(NULL, 0,
+				   "pfn %lu leaked: refcount %d mapcount %d after every process exited",
+				   pfn, page_count(page), page_mapcount(page));
+		if (page_count(page) != 0)
+			report_bug(NULL, 0, "free pfn %lu has refcount %d", pfn,
+				   page_count(page));
+	}
+	if (page_count(pfn_to_page(ZERO_PFN)) != 1)
+		report_bug(NULL, 0, "zero page refcount %d, expected 1",
+			   page_count(pfn_to_page(ZERO_PFN)));
+}
+
+int run_program(const struct program *p, const struct settings *s,
+		const struct strategy *strat, const struct run_options *o,
+		struct run_result *res)
+{
+	res->bug = false;
+	res->title[0] = 0;
+	res->report[0] = 0;
+	M.prog = p;
+	fixes_reverted = s->reverted;
+	arena_reset();
+	rcu_reset();
+	page_alloc_reset();
+	lru_reset();
+	cpus_reset(p->ncpus);
+	report_begin_run();
+	oracle_reset(REGION_PAGES, p->ncpus, true, p->populate);
+	sched_begin(p->ncpus, strat, &res->executed, o);
+
+	if (setjmp(M.jb))
+		goto reported;
+	setup(p);
+	if (sched_run_cpus(cpu_main))
+		goto reported;
+	current_cpu = NULL;
+	check_end_state();
+	teardown_and_check_leaks();
+	res->trace_hash = sched_hash();
+	res->steps = sched_steps();
+	sched_end();
+	return 0;
+
+reported:
+	current_cpu = NULL;
+	res->trace_hash = sched_hash();
+	res->steps = sched_steps();
+	report_finish(res, NULL);
+	sched_end();
+	return 1;
+}

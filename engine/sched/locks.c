@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Spinlocks, the mmap rw_semaphore and the page lock.  One implementation
+ * for both modes: try the atomic; on failure block on the lock object.  In
+ * controlled mode blocking parks the CPU until the holder's release wakes
+ * it; a CPU that blocks with every other CPU blocked is a deadlock report.
+ */
+#include <migrace/cpu.h>
+#include <migrace/check.h>
+#include <migrace/page.h>
+#include <migrace/spinlock.h>
+
+static int lock_owner_id(void)
+{
+	return (current_cpu ? current_cpu->id : NR_CPUS) + 1;
+}
+
+void might_sleep_check(const char *what, const char *func)
+{
+	struct cpu *c = current_cpu;
+
+	if (c && (c->spin_held > 0 || c->irqs_off > 0))
+		report_bug(NULL, 0,
+			   "sleeping function called from invalid context: %s() in %s() with %d spinlock(s) held, irqs %s",
+			   what, func, c->spin_held,
+			   c->irqs_off ? "off" : "on");
+}
+
+bool __spin_trylock(spinlock_t *l, const char *what, const char *func)
+{
+	int exp = 0;
+
+	sched_point(EV_LOCK, what, func, l, 0, 0);
+	if (!__atomic_compare_exchange_n(&l->locked, &exp, lock_owner_id(),
+					 false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return false;
+	if (current_cpu) {
+		current_cpu->spin_held++;
+		current_cpu->locks_held++;
+	}
+	return true;
+}
+
+void __spin_lock(spinlock_t *l, const char *what, const char *func)
+{
+	int me = lock_owner_id();
+
+	for (;;) {
+		int exp = 0;
+
+		sched_point(EV_LOCK, what, func, l, 0, 0);
+		if (__atomic_compare_exchange_n(&l->locked, &exp, me, false,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			break;
+		if (exp == me)
+			report_bug(NULL, 0,
+				   "recursive locking of %s in %s() (AA deadlock)",
+				   l->name, func);
+		sched_block(l, what, func);
+	}
+	if (current_cpu) {
+		current_cpu->spin_held++;
+		current_cpu->locks_held++;
+	}
+}
+
+void __spin_unlock(spinlock_t *l, const char *what, const char *func)
+{
+	sched_point(EV_UNLOCK, what, func, l, 0, 0);
+	if (READ_ONCE(l->locked) != lock_owner_id())
+		report_bug(NULL, 0, "%s() releases %s it does not hold", func,
+			   l->name);
+	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+	if (current_cpu) {
+		current_cpu->spin_held--;
+		current_cpu->locks_held--;
+	}
+	sched_wake(l);
+}
+
+/*
+ * rw_semaphore.  A waiting writer blocks new readers, as in Linux, so a
+ * reader that takes the lock twice can deadlock against a writer.
+ */
+void __down_read(struct rw_semaphore *s, const char *what, const char *func)
+{
+	might_sleep_check(what, func);
+	for (;;) {
+		int v;
+
+		sched_point(EV_LOCK, what, func, s, 0, 0);
+		v = READ_ONCE(s->count);
+		if (v >= 0 && !(v & 0x40000000)) {
+			s->count = v + 1;
+			break;
+		}
+		sched_block(s, what, func);
+	}
+	if (current_cpu)
+		current_cpu->locks_held++;
+}
+
+void __up_read(struct rw_semaphore *s, const char *what, const char *func)
+{
+	sched_point(EV_UNLOCK, what, func, s, 0, 0);
+	if ((s->count & 0x3fffffff) <= 0)
+		report_bug(NULL, 0, "%s() in %s(): %s not read-locked", what,
+			   func, s->name);
+	s->count--;
+	if (current_cpu)
+		current_cpu->locks_held--;
+	sched_wake(s);
+}
+
+/*
+ * count: -1 write-locked; otherwise readers in the low bits and bit 30 set
+ * while a writer waits.
+ */
+void __down_write(struct rw_semaphore *s, const char *what, const char *func)
+{
+	might_sleep_check(what, func);
+	for (;;) {
+		int v;
+
+		sched_point(EV_LOCK, what, func, s, 0, 0);
+		v = READ_ONCE(s->count);
+		if ((v & 0x3fffffff) == 0 && v >= 0) {
+			s->count = -1;
+			break;
+		}
+		if (v >= 0)
+			s->count = v | 0x40000000;
+		sched_block(s, what, func);
+	}
+	if (current_cpu)
+		current_cpu->locks_held++;
+}
+
+void __up_write(struct rw_semaphore *s, const char *what, const char *func)
+{
+	sched_point(EV_UNLOCK, what, func, s, 0, 0);
+	if (s->count != -1)
+		report_bug(NULL, 0, "%s() in %s(): %s not write-locked", what,
+			   func, s->name);
+	s->count = 0;
+	if (current_cpu)
+		current_cpu->locks_held--;
+	sched_wake(s);
+}
+
+/* ---- the page lock: PG_locked ---- */
+
+bool __trylock_page(struct page *page, const char *func)
+{
+	check_page_alive(page, "trylock_page");
+	return !__test_and_set_page_flag(page, PG_locked, "trylock_page",
+					 func);
+}
+
+void __lock_page(struct page *page, const char *func)
+{
+	might_sleep_check("lock_page", func);
+	check_page_alive(page, "lock_page");
+	while (__test_and_set_page_flag(page, PG_locked, "lock_page", func))
+		sched_block(page, "lock_page", func);
+}
+
+void __unlock_page(struct page *page, const char *func)
+{
+	if (!__test_page_flag(page, PG_locked))
+		report_bug(NULL, 0, "%s(): unlock_page of unlocked pfn %lu",
+			   func, page_to_pfn(page));
+	__clear_page_flag(page, PG_locked, "unlock_page", func);
+	sched_wake(page);
+}
+
+void __wait_on_page_locked(struct page *page, const char *func)
+{
+	might_sleep_check("wait_on_page_locked", func);
+	for (;;) {
+		sched_point(EV_NOTE, "wait_on_page_locked", func, page,
+			    page_to_pfn(page), 0);
+		if (!__test_page_flag(page, PG_locked))
+			break;
+		sched_block(page, "wait_on_page_locked", func);
+	}
+}

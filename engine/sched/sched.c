@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The controlled scheduler.  Only one CPU runs at a time; at every
+ * preemption point the strategy decides who runs next.  Every decision
+ * comes from the strategy's seed or from the replayed schedule, so the same
+ * program and the same decisions give the same execution, bit for bit.
+ *
+ * The executed schedule is recorded as segments "CPU c ran n events"; a
+ * new segment starts whenever the running CPU changes.  Replaying those
+ * segments makes the same switches at the same events.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <migrace/cpu.h>
+#include <migrace/check.h>
+#include <migrace/rcu.h>
+#include "fiber.h"
+#include "sched_core.h"
+
+enum { VCPU_RUNNABLE, VCPU_BLOCKED, VCPU_DONE };
+
+struct vcpu {
+	int state;
+	const void *wait_obj;
+	const char *wait_what;
+	const char *wait_func;
+	struct fiber fiber;
+	int prio;
+	/* the last event this CPU executed, for named stops */
+	const char *last_what;
+	const char *last_func;
+};
+
+static struct {
+	bool active;
+	int ncpus;
+	int cur;		/* running CPU, -1 in main */
+	struct vcpu v[NR_CPUS];
+	struct fiber main;
+	void (*cpu_main)(int cpu);
+	bool aborted;
+	bool yielding;		/* the running CPU is in a busy retry */
+	int low_prio;		/* PCT: next priority for a yielding CPU */
+
+	u64 step;
+	u64 hash;
+	struct strategy st;
+	struct rng rng;
+	/* PCT */
+	u64 change[8];
+	int nchange;
+	/* replay */
+	int seg;
+	u32 seg_done;	/* events (or matches) of the current segment */
+	bool seg_started;
+	/* recording */
+	struct schedule *rec;
+	/* tracing */
+	struct trace_ev *trace;
+	int ntrace;
+	FILE *trace_out;
+} S;
+
+static struct trace_ev trace_buf[TRACE_MAX];
+
+static const char *const kind_names[EV_NR] = {
+	[EV_OP_BEGIN] = "op",	 [EV_OP_END] = "ret",	 [EV_LOCK] = "lock",
+	[EV_UNLOCK] = "unlock",	 [EV_PTE_READ] = "pte-read",
+	[EV_PTE_WRITE] = "pte-write", [EV_TLB] = "tlb", [EV_USER] = "user",
+	[EV_ATOMIC] = "atomic",	 [EV_WAIT] = "wait", [EV_NOTE] = "note",
+};
+
+const char *ev_kind_name(int kind)
+{
+	return kind >= 0 && kind < EV_NR ? kind_names[kind] : "?";
+}
+
+static u64 hash_str(u64 h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (u8)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static u64 hash_u64(u64 h, u64 v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		h = (h ^ (v & 0xff)) * 0x100000001b3ULL;
+	return h;
+}
+
+/* ---- strategies ---- */
+
+static bool runnable(int c)
+{
+	return S.v[c].state == VCPU_RUNNABLE;
+}
+
+static int lowest_runnable(void)
+{
+	for (int c = 0; c < S.ncpus; c++)
+		if (runnable(c))
+			return c;
+	return -1;
+}
+
+static int pick_pct(int cur)
+{
+	int best = -1;
+
+	for (int i = 0; i < S.nchange; i++) {
+		if (S.change[i] == S.step && cur >= 0)
+			S.v[cur].prio = i;	/* below every initial priority */
+	}
+	if (S.yielding && cur >= 0)
+		S.v[cur].prio = --S.low_prio;	/* below everyone */
+	for (int c = 0; c < S.ncpus; c++)
+		if (runnable(c) && (best < 0 || S.v[c].prio > S.v[best].prio))
+			best = c;
+	return best;
+}
+
+static int pick_random(int cur)
+{
+	int cand[NR_CPUS], n = 0;
+
+	for (int c = 0; c < S.ncpus; c++)
+		if (runnable(c))
+			cand[n++] = c;
+	if (!n)
+		return -1;
+	/* Keep running for a while on average: windows need a few steps. */
+	if (cur >= 0 && runnable(cur) && !S.yielding && rng_below(&S.rng, 8))
+		return cur;
+	if (S.yielding && n > 1)
+		for (int i = 0; i < n; i++)
+			if (cand[i] == cur)
+				cand[i] = cand[--n];
+	return cand[rng_below(&S.rng, n)];
+}
+
+static bool seg_complete(const struct segment *sg, int c)
+{
+	if (!S.seg_started)
+		return false;
+	switch (sg->kind) {
+	case SEG_STEPS:
+		return S.seg_done >= sg->count;
+	case SEG_UNTIL:
+		return S.seg_done >= (sg->count ? sg->count : 1);
+	default:
+		(void)c;
+		return false;	/* SEG_END: until done or blocked */
+	}
+}
+
+static int pick_replay(int cur)
+{
+	const struct schedule *sc = S.st.replay;
+
+	while (sc && S.seg < sc->nseg) {
+		const struct segment *sg = &sc->seg[S.seg];
+
+		if (sg->cpu < S.ncpus && runnable(sg->cpu) &&
+		    !seg_complete(sg, sg->cpu))
+			return sg->cpu;
+		S.seg++;
+		S.seg_done = 0;
+		S.seg_started = false;
+	}
+	/* Schedule used up: run what is left in CPU order, no preemption. */
+	if (cur >= 0 && runnable(cur))
+		return cur;
+	return lowest_runnable();
+}
+
+static int pick(int cur)
+{
+	switch (S.st.kind) {
+	case STRAT_PCT:
+		return pick_pct(cur);
+	case STRAT_RANDOM:
+		return pick_random(cur);
+	default:
+		return pick_replay(cur);
+	}
+}
+
+/* ---- recording and switching ---- */
+
+static void record(int c)
+{
+	struct schedule *r = S.rec;
+
+	if (!r)
+		return;
+	if (!r->nseg || r->seg[r->nseg - 1].cpu != c) {
+		if (r->nseg == MAX_SEGS) {
+			/* Too long to record: the tail runs unpreempted. */
+			return;
+		}
+		memset(&r->seg[r->nseg], 0, sizeof(r->seg[0]));
+		r->seg[r->nseg].cpu = c;
+		r->seg[r->nseg].kind = SEG_STEPS;
+		r->nseg++;
+	}
+	r->seg[r->nseg - 1].count++;
+}
+
+static void switch_to(int next, bool final)
+{
+	int prev = S.cur;
+
+	S.cur = next;
+	current_cpu = next >= 0 ? &cpus[next] : NULL;
+	fiber_switch(&S.v[prev].fiber, next >= 0 ? &S.v[next].fiber : &S.main,
+		     final);
+	/* resumed */
+	S.cur = prev;
+	current_cpu = &cpus[prev];
+}
+
+static void deadlock(void) __attribute__((noreturn));
+static void deadlock(void)
+{
+	for (int c = 0; c < S.ncpus; c++) {
+		struct vcpu *v = &S.v[c];
+
+		if (v->state == VCPU_BLOCKED)
+			report_detail("CPU %d blocked in %s() on %s", c,
+				      v->wait_func, v->wait_what);
+	}
+	report_bug(NULL, 0, "deadlock: every live CPU is blocked");
+}
+
+/* The running CPU cannot go on (blocked or done): run someone else. */
+static void yield_blocked(bool final)
+{
+	int next = pick(S.cur);
+
+	if (next < 0) {
+		for (int c = 0; c < S.ncpus; c++)
+			if (S.v[c].state == VCPU_BLOCKED)
+				deadlock();
+		switch_to(-1, true);	/* all done: back to main */
+	}
+	if (next != S.cur)
+		switch_to(next, final);
+}
+
+static void trace_add(enum ev_kind kind, const char *what, const char *func,
+		      const void *obj, unsigned long addr, u64 val)
+{
+	int c = S.cur;
+	u64 h = S.hash;
+
+	h = hash_u64(h, (u64)c << 8 | kind);
+	h = hash_str(h, what);
+	h = hash_u64(h, addr);
+	h = hash_u64(h, val);
+	S.hash = h;
+	if (S.ntrace < TRACE_MAX) {
+		struct trace_ev *e = &S.trace[S.ntrace++];
+
+		e->step = (u32)S.step;
+		e->cpu = (u8)c;
+		e->kind = (u8)kind;
+		e->what = what;
+		e->func = func;
+		e->obj = obj;
+		e->addr = addr;
+		e->val = val;
+	}
+	if (S.trace_out)
+		fprintf(S.trace_out, "%6llu  CPU%d  %-9s %-28s %s() addr=%#lx val=%#llx\n",
+			(unsigned long long)S.step, c, ev_kind_name(kind), what,
+			func, addr, (unsigned long long)val);
+	S.v[c].last_what = what;
+	S.v[c].last_func = func;
+	S.step++;
+	record(c);
+	if (S.st.kind == STRAT_REPLAY && S.st.replay &&
+	    S.seg < S.st.replay->nseg) {
+		const struct segment *sg = &S.st.replay->seg[S.seg];
+
+		if (sg->cpu == c) {
+			S.seg_started = true;
+			if (sg->kind == SEG_STEPS)
+				S.seg_done++;
+			else if (sg->kind == SEG_UNTIL &&
+				 !strcmp(sg->what, what) &&
+				 (!sg->func[0] || !strcmp(sg->func, func)))
+				S.seg_done++;
+		}
+	}
+}
+
+void sched_point(enum ev_kind kind, const char *what, const char *func,
+		 const void *obj, unsigned long addr, u64 val)
+{
+	int next;
+
+	if (!S.active || S.cur < 0)
+		return;
+	next = pick(S.cur);
+	if (next != S.cur && next >= 0)
+		switch_to(next, false);
+	trace_add(kind, what, func, obj, addr, val);
+	if (S.step > MAX_STEPS)
+		report_bug(NULL, 0,
+			   "livelock: no progress after %d steps (CPU%d in %s())",
+			   MAX_STEPS, S.cur, func);
+	if (rcu_pending())
+		rcu_process_callbacks(false);
+}
+
+void sched_yield_point(const char *what, const char *func)
+{
+	S.yielding = true;
+	sched_point(EV_NOTE, what, func, NULL, 0, 0);
+	S.yielding = false;
+}
+
+void sched_block(const void *obj, const char *what, const char *func)
+{
+	struct vcpu *v;
+
+	if (!S.active || S.cur < 0) {
+		/* Single-threaded set-up/teardown: nobody could wake us. */
+		report_bug(NULL, 0, "%s() would block on %s outside a run",
+			   func, what);
+	}
+	v = &S.v[S.cur];
+	trace_add(EV_WAIT, what, func, obj, 0, 0);
+	v->state = VCPU_BLOCKED;
+	v->wait_obj = obj;
+	v->wait_what = what;
+	v->wait_func = func;
+	yield_blocked(false);
+}
+
+void sched_wake(const void *obj)
+{
+	if (!S.active)
+		return;
+	for (int c = 0; c < S.ncpus; c++) {
+		struct vcpu *v = &S.v[c];
+
+		if (v->state == VCPU_BLOCKED && v->wait_obj == obj) {
+			v->state = VCPU_RUNNABLE;
+			v->wait_obj = NULL;
+		}
+	}
+}
+
+void sched_livelock_check(const char *what)
+{
+	if (S.active && S.step > MAX_STEPS)
+		report_bug(NULL, 0, "livelock: %s", what);
+}
+
+/* ---- the run ---- */
+
+static void cpu_entry(void)
+{
+	int c = S.cur;
+
+	fiber_started(&S.main);
+	current_cpu = &cpus[c];
+	S.cpu_main(c);
+	S.v[c].state = VCPU_DONE;
+	yield_blocked(true);
+	abort();	/* a finished CPU is never resumed */
+}
+
+void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
+		 const struct run_options *o)
+{
+	S.ncpus = ncpus;
+	S.st = *st;
+	S.rng.s = st->seed;
+	S.step = 0;
+	S.hash = 0xcbf29ce484222325ULL;
+	S.trace = trace_buf;
+	S.ntrace = 0;
+	S.trace_out = o && o->trace ? (o->trace_out ? o->trace_out : stdout)
+				   : NULL;
+	S.rec = rec;
+	if (rec)
+		rec->nseg = 0;
+	S.seg = 0;
+	S.seg_done = 0;
+	S.seg_started = false;
+	S.cur = -1;
+	S.aborted = false;
+	S.yielding = false;
+	S.low_prio = 0;
+	for (int c = 0; c < ncpus; c++) {
+		S.v[c].state = VCPU_RUNNABLE;
+		S.v[c].wait_obj = NULL;
+		S.v[c].last_what = S.v[c].last_func = "";
+	}
+	if (st->kind == STRAT_PCT) {
+		int d = st->depth > 0 ? st->depth : 3;
+		u64 k = st->est_steps ? st->est_steps : 2000;
+		int perm[NR_CPUS];
+
+		/* Random distinct initial priorities d .. d+n-1. */
+		for (int c = 0; c < ncpus; c++)
+			perm[c] = c;
+		for (int c = ncpus - 1; c > 0; c--) {
+			int j = rng_below(&S.rng, c + 1), t = perm[c];
+
+			perm[c] = perm[j];
+			perm[j] = t;
+		}
+		for (int c = 0; c < ncpus; c++)
+			S.v[c].prio = d + perm[c];
+		S.nchange = min(d - 1, (int)ARRAY_SIZE(S.change));
+		for (int i = 0; i < S.nchange; i++)
+			S.change[i] = 1 + rng_below(&S.rng, (u32)k);
+	}
+}
+
+int sched_run_cpus(void (*cpu_main)(int cpu))
+{
+	int first;
+
+	S.cpu_main = cpu_main;
+	fiber_init_main(&S.main);
+	for (int c = 0; c < S.ncpus; c++)
+		fiber_make(&S.v[c].fiber, cpu_entry, 256 * 1024);
+	S.active = true;
+	first = pick(-1);
+	S.cur = first;
+	current_cpu = &cpus[first];
+	fiber_switch(&S.main, &S.v[first].fiber, 0);
+	/* back in main: all done, or a report aborted the run */
+	S.cur = -1;
+	current_cpu = NULL;
+	S.active = false;
+	return S.aborted ? 1 : 0;
+}
+
+void sched_end(void)
+{
+	S.active = false;
+	S.cur = -1;
+	S.trace_out = NULL;
+}
+
+bool sched_in_cpu(void)
+{
+	return S.active && S.cur >= 0;
+}
+
+void sched_abort_cpu(void)
+{
+	S.aborted = true;
+	switch_to(-1, true);
+	abort();
+}
+
+u64 sched_hash(void)
+{
+	return S.hash;
+}
+
+u64 sched_steps(void)
+{
+	return S.step;
+}
+
+const struct trace_ev *sched_trace(int *n)
+{
+	*n = S.ntrace;
+	return S.trace;
+}

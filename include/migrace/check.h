@@ -1,0 +1,51 @@
+/*
+ * Oracles and reports (engine/check).  Oracles only observe: they are fed
+ * by the program runner (op begin/end, values read) and by the emulated
+ * kernel's assertions, and they never change emulated state.
+ */
+#ifndef MIGRACE_CHECK_H
+#define MIGRACE_CHECK_H
+
+#include <migrace/kernel.h>
+
+struct mm_struct;
+
+/*
+ * Stop the run with a report.  @mm/@addr name the memory the bug is about
+ * (the diagram keeps the events that touch it); @mm may be NULL.
+ */
+void report_bug(const struct mm_struct *mm, unsigned long addr,
+		const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
+/* Add a detail line to the report being built (before report_bug). */
+void report_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- oracle 1: memory contents, per (process, page, slot) register ---- */
+#define VAL_UNMAPPED (~0ULL)	/* the "value" of an address with no VMA */
+#define ORACLE_PROCS 4
+
+void oracle_reset(int region_pages, int nslots, bool mapped, bool populate);
+/*
+ * An operation that stores @value into the slots [slot_lo, slot_hi] of the
+ * pages [page, page + npages) of process @proc.  Returns a handle for
+ * oracle_op_end(); @happened false withdraws the value (a write that
+ * faulted with SIGSEGV stored nothing).
+ */
+int oracle_op_begin(int proc, int page, int npages, int slot_lo, int slot_hi,
+		    u64 value, const char *what);
+void oracle_op_end(int handle, bool happened);
+/* Checks a value read (VAL_UNMAPPED for SIGSEGV); reports if impossible. */
+void oracle_check_read(const struct mm_struct *mm, int proc, int page,
+		       int slot, u64 got, unsigned long addr, int pfn,
+		       const char *how);
+/* Initial value of a slot when the region is populated at set-up. */
+u64 oracle_initial_value(int proc, int page, int slot);
+void oracle_fork_begin(int parent, int child);
+void oracle_fork_end(int parent, int child);
+
+/* Report plumbing (engine/check/report.c). */
+struct run_result;
+void report_begin_run(void);
+bool report_pending(void);
+void report_finish(struct run_result *res, const char *repro_hint);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The emulated CPUs: one harness thread (or fiber) each, with a private TLB
+ * and an interrupt-disable depth that delays TLB shootdown acknowledgement.
+ */
+#ifndef MIGRACE_CPU_H
+#define MIGRACE_CPU_H
+
+#include <migrace/kernel.h>
+
+#define NR_CPUS 4
+#define TLB_ENTRIES 16
+#define MAX_PENDING_FLUSH 8
+
+struct mm_struct;
+
+struct tlb_entry {
+	const struct mm_struct *mm;	/* tag, like a PCID */
+	unsigned long vpn;
+	unsigned long pfn;
+	bool valid;
+	bool writable;
+	bool dirty;	/* the walker already set the pte dirty bit */
+};
+
+struct tlb_flush_req {
+	const struct mm_struct *mm;
+	unsigned long start, end;	/* end == 0: whole mm */
+};
+
+struct cpu {
+	int id;
+	struct tlb_entry tlb[TLB_ENTRIES];
+	unsigned int tlb_next;
+
+	/*
+	 * Interrupts off (local_irq_disable, or a user instruction in
+	 * flight): shootdowns sent to this CPU wait in @pending until it
+	 * turns interrupts back on.
+	 */
+	int irqs_off;
+	struct tlb_flush_req pending[MAX_PENDING_FLUSH];
+	int npending;
+
+	int spin_held;	/* spinlocks held: sleeping now is a bug */
+	int locks_held;	/* all locks: must be 0 on return to user */
+	int rcu_nesting;
+	unsigned long rcu_qs;	/* bumped at each outermost rcu_read_unlock */
+
+	/* the last user access, for reports */
+	unsigned long last_pfn;
+	bool last_tlb_hit;
+};
+
+extern struct cpu cpus[NR_CPUS];
+extern int nr_cpus;
+extern _Thread_local struct cpu *current_cpu;
+
+static inline int smp_processor_id(void)
+{
+	return current_cpu ? current_cpu->id : 0;
+}
+
+void cpus_reset(int n);
+void local_irq_disable(void);
+void local_irq_enable(void);
+
+#endif

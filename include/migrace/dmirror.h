@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The emulated device driver, after lib/test_hmm.c ("dmirror"): a device
+ * page table mirroring one process's, device-private memory, migration to
+ * and from the device, and migrate_to_ram() for CPU faults.
+ */
+#ifndef MIGRACE_DMIRROR_H
+#define MIGRACE_DMIRROR_H
+
+#include <migrace/memremap.h>
+#include <migrace/mmu_notifier.h>
+
+#define DPT_ENTRIES (PTRS_PER_PGD * PTRS_PER_PMD * PTRS_PER_PTE)
+#define DPT_WRITE 1UL
+
+struct dmirror_device {
+	struct dev_pagemap pagemap;
+	spinlock_t lock;
+	unsigned long free_pfns[DEVICE_PAGES];
+	int nfree;
+};
+
+struct dmirror {
+	struct dmirror_device *mdevice;
+	struct mm_struct *mm;
+	struct mmu_interval_notifier notifier;
+	struct rw_semaphore mutex;	/* used as a mutex */
+	/* device page table: (pfn << 1) | DPT_WRITE, 0 when empty */
+	unsigned long pt[DPT_ENTRIES];
+};
+
+void dmirror_device_init(struct dmirror_device *mdevice);
+int dmirror_init(struct dmirror *dmirror, struct dmirror_device *mdevice,
+		 struct mm_struct *mm);
+long dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long start,
+			       unsigned long npages);
+long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
+			       unsigned long npages);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The fix registry: each historical fix is a named switch read at run time.
+ * fix_enabled(FIX_X) is true unless the run reverts X; the code keeps both
+ * versions side by side in the function the fix touched.
+ */
+#ifndef MIGRACE_FIXES_H
+#define MIGRACE_FIXES_H
+
+#include <migrace/kernel.h>
+
+enum fix_id {
+	FIX_FLUSH_TLB_UNDER_PTL,
+	NR_FIXES
+};
+
+struct fix_info {
+	enum fix_id id;
+	const char *name;
+	const char *date;
+	const char *title;
+};
+
+extern const struct fix_info fix_table[NR_FIXES];
+extern unsigned long fixes_reverted;	/* bit per enum fix_id */
+
+static inline bool fix_enabled(enum fix_id id)
+{
+	return !(fixes_reverted & (1UL << id));
+}
+
+/* Parse "a,b", "all" or "none" into a mask; -1 on an unknown name. */
+int fixes_parse(const char *list, unsigned long *mask);
+/* Comma-separated names of the set bits ("none" if empty). */
+void fixes_format(unsigned long mask, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ZONE_DEVICE: dev_pagemap with an owner, page_free and migrate_to_ram,
+ * a reference count on the pgmap, and memunmap_pages() that waits for the
+ * last reference.
+ */
+#ifndef MIGRACE_MEMREMAP_H
+#define MIGRACE_MEMREMAP_H
+
+#include <migrace/mm.h>
+
+enum memory_type {
+	MEMORY_DEVICE_PRIVATE = 1,
+	MEMORY_DEVICE_COHERENT,
+};
+
+struct dev_pagemap;
+
+struct dev_pagemap_ops {
+	void (*page_free)(struct page *page);
+	int (*migrate_to_ram)(struct vm_fault *vmf);
+};
+
+struct dev_pagemap {
+	enum memory_type type;
+	unsigned long first_pfn, nr_pages;
+	const struct dev_pagemap_ops *ops;
+	void *owner;
+	int ref;	/* percpu_ref in Linux: one per allocated page, +1 live */
+	bool dead;	/* memunmap_pages() done: any use is a report */
+};
+
+static inline bool is_device_private_pgmap(const struct dev_pagemap *pgmap)
+{
+	return pgmap && pgmap->type == MEMORY_DEVICE_PRIVATE;
+}
+
+int memremap_pages(struct dev_pagemap *pgmap);
+void memunmap_pages(struct dev_pagemap *pgmap);
+void zone_device_page_init(struct page *page);
+void free_zone_device_page(struct page *page);
+void check_pgmap_alive(struct dev_pagemap *pgmap, const char *what);
+
+#endif

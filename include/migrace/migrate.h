@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The engine under test: include/linux/migrate.h as of Linux 6.0-6.1.
+ */
+#ifndef MIGRACE_MIGRATE_H
+#define MIGRACE_MIGRATE_H
+
+#include <migrace/mm.h>
+
+#define MIGRATE_PFN_VALID (1UL << 0)
+#define MIGRATE_PFN_MIGRATE (1UL << 1)
+#define MIGRATE_PFN_WRITE (1UL << 3)
+#define MIGRATE_PFN_SHIFT 6
+
+static inline struct page *migrate_pfn_to_page(unsigned long mpfn)
+{
+	if (!(mpfn & MIGRATE_PFN_VALID))
+		return NULL;
+	return pfn_to_page(mpfn >> MIGRATE_PFN_SHIFT);
+}
+
+static inline unsigned long migrate_pfn(unsigned long pfn)
+{
+	return (pfn << MIGRATE_PFN_SHIFT) | MIGRATE_PFN_VALID;
+}
+
+enum migrate_vma_direction {
+	MIGRATE_VMA_SELECT_SYSTEM = 1 << 0,
+	MIGRATE_VMA_SELECT_DEVICE_PRIVATE = 1 << 1,
+	MIGRATE_VMA_SELECT_DEVICE_COHERENT = 1 << 2,
+};
+
+struct migrate_vma {
+	struct vm_area_struct *vma;
+	unsigned long *dst;
+	unsigned long *src;
+	unsigned long cpages;
+	unsigned long npages;
+	unsigned long start;
+	unsigned long end;
+	void *pgmap_owner;
+	unsigned long flags;
+	struct page *fault_page;
+};
+
+int migrate_vma_setup(struct migrate_vma *args);
+void migrate_vma_pages(struct migrate_vma *migrate);
+void migrate_vma_finalize(struct migrate_vma *migrate);
+
+/* mm/migrate.c */
+#define MIGRATEPAGE_SUCCESS 0
+enum migrate_mode {
+	MIGRATE_ASYNC,
+	MIGRATE_SYNC_LIGHT,
+	MIGRATE_SYNC,
+	MIGRATE_SYNC_NO_COPY,
+};
+
+int migrate_folio_extra(void *mapping, struct folio *dst, struct folio *src,
+			enum migrate_mode mode, int extra_count);
+int migrate_folio(void *mapping, struct folio *dst, struct folio *src,
+		  enum migrate_mode mode);
+void remove_migration_ptes(struct folio *src, struct folio *dst, bool locked);
+void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd,
+			  unsigned long address);
+
+/* mm/swap.c: LRU */
+void lru_cache_add(struct page *page);
+void lru_cache_add_inactive_or_unevictable(struct page *page,
+					   struct vm_area_struct *vma);
+void lru_add_drain(void);
+void lru_add_drain_cpu(int cpu);
+void lru_add_drain_all(void);
+int isolate_lru_page(struct page *page);
+void putback_lru_page(struct page *page);
+void lru_reset(void);
+
+#endif

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * struct page / struct folio, physical memory layout and the page allocator.
+ *
+ * Physical memory is deliberately tiny so that ops collide and allocation
+ * fails: pfn 0 is the zero page, then two NUMA nodes of system pages, then
+ * one device-private range.  Page contents are real bytes, split in
+ * per-CPU slots (see engine/check/oracle.c).
+ */
+#ifndef MIGRACE_PAGE_H
+#define MIGRACE_PAGE_H
+
+#include <migrace/kernel.h>
+#include <migrace/sched.h>
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1UL << PAGE_SHIFT)
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+
+/* Emulated page contents: 8 slots of 8 bytes (one per CPU, see oracle). */
+#define PAGE_SLOTS 8
+#define PAGE_POISON 0x6b6b6b6b6b6b6b6bULL
+
+#define NR_NODES 2
+#define NODE_PAGES 24
+#define DEVICE_PAGES 16
+#define ZERO_PFN 0UL
+#define NODE_FIRST_PFN(n) (1UL + (unsigned long)(n) * NODE_PAGES)
+#define DEVICE_FIRST_PFN (1UL + NR_NODES * NODE_PAGES)
+#define MAX_PFN (DEVICE_FIRST_PFN + DEVICE_PAGES)
+
+enum pageflags {
+	PG_locked,
+	PG_referenced,
+	PG_uptodate,
+	PG_dirty,
+	PG_lru,
+	PG_active,
+	PG_unevictable,
+	PG_swapbacked,
+	PG_swapcache,
+	PG_anon_exclusive,
+	PG_buddy,	/* free in the allocator (emulation: poisoned) */
+	PG_waiters,
+};
+
+struct dev_pagemap;
+struct anon_vma;
+
+struct page {
+	unsigned long flags;
+	int _refcount;
+	int _mapcount;		/* -1: not mapped */
+	void *mapping;		/* anon_vma | PAGE_MAPPING_ANON */
+	unsigned long index;	/* linear page index in the anon_vma */
+	struct dev_pagemap *pgmap;
+	void *zone_device_data;
+	struct list_head lru;
+	int lru_batch_cpu;	/* in a per-CPU lru_add batch: cpu + 1 */
+	int nid;
+	u64 data[PAGE_SLOTS];
+};
+
+/* Only order-0 folios for now: a folio is its head page. */
+struct folio {
+	struct page page;
+};
+
+#define PAGE_MAPPING_ANON 0x1UL
+
+extern struct page mem_map[MAX_PFN];
+
+static inline unsigned long page_to_pfn(const struct page *page)
+{
+	return (unsigned long)(page - mem_map);
+}
+
+static inline struct page *pfn_to_page(unsigned long pfn)
+{
+	return &mem_map[pfn];
+}
+
+static inline bool pfn_valid(unsigned long pfn)
+{
+	return pfn < MAX_PFN;
+}
+
+static inline struct folio *page_folio(struct page *page)
+{
+	return (struct folio *)page;
+}
+
+static inline struct page *folio_page(struct folio *folio, int n)
+{
+	(void)n;
+	return &folio->page;
+}
+
+static inline bool is_zero_pfn(unsigned long pfn)
+{
+	return pfn == ZERO_PFN;
+}
+
+static inline bool is_zone_device_page(const struct page *page)
+{
+	return page_to_pfn(page) >= DEVICE_FIRST_PFN;
+}
+
+bool is_device_private_page(const struct page *page);
+
+/* ---- flags: atomic bit operations, each a preemption point ---- */
+bool __test_page_flag(struct page *page, int bit);
+void __set_page_flag(struct page *page, int bit, const char *what,
+		     const char *func);
+void __clear_page_flag(struct page *page, int bit, const char *what,
+		       const char *func);
+bool __test_and_set_page_flag(struct page *page, int bit, const char *what,
+			      const char *func);
+
+#define PAGEFLAG(uname, lname)                                              \
+	static inline bool Page##uname(struct page *p)                      \
+	{                                                                   \
+		return __test_page_flag(p, PG_##lname);                     \
+	}                                                                   \
+	static inline void SetPage##uname(struct page *p)                   \
+	{                                                                   \
+		__set_page_flag(p, PG_##lname, "SetPage" #uname, __func__); \
+	}                                                                   \
+	static inline void ClearPage##uname(struct page *p)                 \
+	{                                                                   \
+		__clear_page_flag(p, PG_##lname, "ClearPage" #uname,        \
+				  __func__);                                \
+	}                                                                   \
+	static inline bool folio_test_##lname(struct folio *f)              \
+	{                                                                   \
+		return __test_page_flag(&f->page, PG_##lname);              \
+	}
+
+PAGEFLAG(Locked, locked)
+PAGEFLAG(Uptodate, uptodate)
+PAGEFLAG(Dirty, dirty)
+PAGEFLAG(LRU, lru)
+PAGEFLAG(Active, active)
+PAGEFLAG(Unevictable, unevictable)
+PAGEFLAG(SwapBacked, swapbacked)
+PAGEFLAG(SwapCache, swapcache)
+PAGEFLAG(AnonExclusive, anon_exclusive)
+PAGEFLAG(Buddy, buddy)
+
+#define __SetPageUptodate(p) SetPageUptodate(p)
+
+static inline bool PageAnon(const struct page *page)
+{
+	return ((unsigned long)READ_ONCE(page->mapping) & PAGE_MAPPING_ANON) !=
+	       0;
+}
+
+static inline bool folio_test_anon(struct folio *folio)
+{
+	return PageAnon(&folio->page);
+}
+
+static inline bool PageCompound(const struct page *page)
+{
+	(void)page;
+	return false;
+}
+
+#define PageTransCompound(p) PageCompound(p)
+
+/* page_mapping(): NULL for anon pages (no swap cache yet). */
+static inline void *page_mapping(struct page *page)
+{
+	if (PageAnon(page))
+		return NULL;
+	return page->mapping;
+}
+
+static inline bool page_has_private(struct page *page)
+{
+	(void)page;
+	return false;
+}
+
+static inline struct anon_vma *page_anon_vma(struct page *page)
+{
+	unsigned long m = (unsigned long)READ_ONCE(page->mapping);
+
+	if (!(m & PAGE_MAPPING_ANON))
+		return NULL;
+	return (struct anon_vma *)(m - PAGE_MAPPING_ANON);
+}
+
+bool folio_mark_dirty(struct folio *folio);
+static inline bool set_page_dirty(struct page *page)
+{
+	return folio_mark_dirty(page_folio(page));
+}
+
+/* ---- reference counts ---- */
+int page_count(struct page *page);
+int page_mapcount(struct page *page);
+void __get_page(struct page *page, const char *func);
+bool __get_page_unless_zero(struct page *page, const char *func);
+void __put_page(struct page *page, const char *func);
+#define get_page(p) __get_page(p, __func__)
+#define get_page_unless_zero(p) __get_page_unless_zero(p, __func__)
+#define put_page(p) __put_page(p, __func__)
+#define folio_get(f) __get_page(&(f)->page, __func__)
+#define folio_put(f) __put_page(&(f)->page, __func__)
+#define folio_ref_count(f) page_count(&(f)->page)
+
+static inline bool page_mapped(struct page *page)
+{
+	return page_mapcount(page) > 0;
+}
+
+static inline bool folio_mapped(struct folio *folio)
+{
+	return page_mapped(&folio->page);
+}
+
+/* ---- page lock ---- */
+bool __trylock_page(struct page *page, const char *func);
+void __lock_page(struct page *page, const char *func);
+void __unlock_page(struct page *page, const char *func);
+void __wait_on_page_locked(struct page *page, const char *func);
+#define trylock_page(p) __trylock_page(p, __func__)
+#define lock_page(p) __lock_page(p, __func__)
+#define unlock_page(p) __unlock_page(p, __func__)
+#define folio_trylock(f) __trylock_page(&(f)->page, __func__)
+#define folio_lock(f) __lock_page(&(f)->page, __func__)
+#define folio_unlock(f) __unlock_page(&(f)->page, __func__)
+#define wait_on_page_locked(p) __wait_on_page_locked(p, __func__)
+
+/* ---- allocator ---- */
+struct page *alloc_page_node(int nid);
+#define alloc_page() alloc_page_node(-1)
+void free_unref_page(struct page *page);
+void page_alloc_reset(void);
+unsigned long nr_free_pages(void);
+
+/* Freed pages are poisoned: touching one is a report (oracle 2). */
+void check_page_alive(struct page *page, const char *what);
+
+void copy_highpage(struct page *to, struct page *from);
+void clear_highpage(struct page *page);
+
+#endif

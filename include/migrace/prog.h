@@ -1,0 +1,108 @@
+/*
+ * The workload (engine/prog): the op alphabet, programs (one op list per
+ * CPU), schedules and repro files.
+ */
+#ifndef MIGRACE_PROG_H
+#define MIGRACE_PROG_H
+
+#include <stdio.h>
+#include <migrace/kernel.h>
+#include <migrace/cpu.h>
+#include <migrace/pgtable.h>
+
+/* Ops address a small region so that they collide: p0..p3, two PTE tables. */
+#define REGION_PAGES 4
+#define REGION_START (TASK_UNMAPPED_BASE + 6 * PAGE_SIZE)
+#define MAX_PROCS 4
+#define MAX_OPS 16
+
+enum op_kind {
+	OP_READ,
+	OP_WRITE,
+	OP_MMAP,
+	OP_MUNMAP,
+	OP_MADVISE,
+	OP_FORK,
+	OP_MIGRATE_TO_DEVICE,
+	OP_MIGRATE_TO_SYSTEM,
+	NR_OP_KINDS
+};
+
+struct op {
+	u8 kind;
+	u8 page;	/* first page of the region */
+	u8 npages;
+	u8 slot;	/* read: which CPU's slot */
+	u8 proc;	/* process: 0 the first, then fork children */
+	u8 advice;
+};
+
+struct program {
+	int ncpus;
+	int nops[NR_CPUS];
+	struct op ops[NR_CPUS][MAX_OPS];
+	bool populate;	/* set-up writes every page of the region */
+	bool forked;	/* set-up forks one child sharing the region */
+};
+
+enum variant { VARIANT_UPSTREAM, VARIANT_RFC_UNIFIED };
+enum arch { ARCH_X86, ARCH_VIVT };
+
+struct settings {
+	unsigned long reverted;
+	int variant;
+	int arch;
+	bool strict;
+};
+
+/* ---- schedules ---- */
+#define MAX_SEGS 512
+#define SEG_NAME_LEN 48
+
+enum seg_kind {
+	SEG_STEPS,	/* run CPU for N events */
+	SEG_UNTIL,	/* run CPU until its N-th event named WHAT [in FUNC] */
+	SEG_END,	/* run CPU until its program ends (or it blocks) */
+};
+
+struct segment {
+	u8 cpu;
+	u8 kind;
+	u32 count;	/* SEG_STEPS: events; SEG_UNTIL: occurrence */
+	char what[SEG_NAME_LEN];
+	char func[SEG_NAME_LEN];
+};
+
+struct schedule {
+	int nseg;
+	struct segment seg[MAX_SEGS];
+};
+
+struct repro {
+	struct settings settings;
+	struct program prog;
+	struct schedule sched;
+	char title[200];
+	u64 trace_hash;
+	bool has_hash;
+};
+
+const char *op_name(int kind);
+/* "write(p1)", "madvise(p0, 2, MADV_DONTNEED) @1", ... */
+void op_format(const struct op *op, char *buf, size_t len);
+unsigned long op_addr(const struct op *op);
+
+/* Random program from the whole op alphabet built so far. */
+struct rng;
+void prog_generate(struct program *p, struct rng *rng, int ncpus, int nops);
+
+/* Repro files.  Parsers return 0, or -1 with a one-line reason in @err. */
+int repro_parse(const char *text, struct repro *r, char *err, size_t errlen);
+int repro_load(const char *path, struct repro *r, char *err, size_t errlen);
+void repro_print(FILE *f, const struct repro *r);
+int repro_save(const char *path, const struct repro *r);
+
+/* Fuzzer bytes -> program + schedule (fuzz/ and `migrace decode`). */
+void decode_input(const u8 *data, size_t size, struct repro *r);
+
+#endif

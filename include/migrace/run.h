@@ -1,0 +1,60 @@
+/*
+ * Running one program under the controlled scheduler (engine/sched +
+ * engine/prog): set-up, the CPUs' programs, end-state checks, teardown.
+ */
+#ifndef MIGRACE_RUN_H
+#define MIGRACE_RUN_H
+
+#include <migrace/prog.h>
+
+/* One seeded generator per run: no global RNG (determinism rule). */
+struct rng {
+	u64 s;
+};
+
+static inline u64 rng_next(struct rng *r)
+{
+	/* splitmix64 */
+	u64 z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static inline u32 rng_below(struct rng *r, u32 n)
+{
+	return n ? (u32)(rng_next(r) % n) : 0;
+}
+
+enum strategy_kind { STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY };
+
+struct strategy {
+	int kind;
+	u64 seed;
+	int depth;		/* PCT: d (d-1 change points) */
+	u64 est_steps;		/* PCT: k, the expected run length */
+	const struct schedule *replay;	/* STRAT_REPLAY */
+};
+
+#define REPORT_LEN 16384
+
+struct run_result {
+	bool bug;
+	char title[200];
+	char report[REPORT_LEN];	/* full text: title, details, diagram */
+	u64 trace_hash;
+	u64 steps;
+	struct schedule executed;	/* machine form, replays this run */
+};
+
+struct run_options {
+	bool trace;		/* print every event as it executes */
+	FILE *trace_out;
+};
+
+int run_program(const struct program *p, const struct settings *s,
+		const struct strategy *strat, const struct run_options *o,
+		struct run_result *res);
+
+#endif
