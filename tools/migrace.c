@@ -23,6 +23,7 @@ static int usage(const char *why)
 		"       migrace explore [--strategy pct|random] [--depth D] [--runs N | --budget SECONDS]\n"
 		"                       [--seed S] [--cpus N] [--ops N] [--revert FIX[,FIX...]|all|none]\n"
 		"                       [--variant upstream|rfc-unified] [--arch x86|vivt] [--strict] [-o REPRO]\n"
+		"                       [--program REPRO]  (explore the schedules of one program)\n"
 		"       migrace repro FILE [--revert ...] [--variant ...] [--arch ...] [--trace]\n"
 		"       migrace decode FUZZ_INPUT -o REPRO\n"
 		"       migrace minimize FILE -o OUT\n"
@@ -43,6 +44,7 @@ struct opts {
 	bool trace;
 	const char *out;
 	const char *file;
+	const char *program;
 };
 
 static int parse_u64(const char *s, u64 *v)
@@ -121,6 +123,9 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool want_file)
 			o->set.strict = true;
 		} else if (!strcmp(a, "--trace")) {
 			o->trace = true;
+		} else if (!strcmp(a, "--program")) {
+			NEED_ARG();
+			o->program = v;
 		} else if (!strcmp(a, "-o")) {
 			NEED_ARG();
 			o->out = v;
@@ -192,18 +197,33 @@ static int cmd_explore(int argc, char **argv)
 
 	if (ret)
 		return ret;
+	static struct repro fixed;
+
 	if (!o.runs && !o.budget)
 		o.runs = 100000;
 	prog_rng.s = o.seed;
+	if (o.program) {
+		char err[256];
+
+		if (repro_load(o.program, &fixed, err, sizeof(err))) {
+			fprintf(stderr, "migrace: %s\n", err);
+			return 2;
+		}
+		if (!o.have_revert)
+			o.set.reverted = fixed.settings.reverted;
+	}
 	for (;;) {
-		u64 est = 0;
+		u64 est = 0, est_sync = 0;
 
 		if ((o.runs && schedules >= o.runs) ||
 		    (o.budget && now_s() - t0 >= o.budget))
 			break;
 		memset(&r, 0, sizeof(r));
 		r.settings = o.set;
-		prog_generate(&r.prog, &prog_rng, o.cpus, o.ops);
+		if (o.program)
+			r.prog = fixed.prog;	/* its schedules only */
+		else
+			prog_generate(&r.prog, &prog_rng, o.cpus, o.ops);
 		programs++;
 		for (int k = 0; k < 16; k++) {
 			struct strategy st = {
@@ -211,6 +231,7 @@ static int cmd_explore(int argc, char **argv)
 				.seed = rng_next(&prog_rng),
 				.depth = o.depth,
 				.est_steps = est,
+				.est_sync = est_sync,
 			};
 
 			schedules++;
@@ -245,6 +266,8 @@ static int cmd_explore(int argc, char **argv)
 			}
 			if (res.steps > est)
 				est = res.steps;
+			if (res.sync_steps > est_sync)
+				est_sync = res.sync_steps;
 			if ((o.runs && schedules >= o.runs))
 				break;
 		}

@@ -37,7 +37,7 @@ static struct {
 	int nops;
 	struct reg regs[ORACLE_PROCS][REGION_PAGES][PAGE_SLOTS];
 	int pages, slots;
-	int forking[ORACLE_PROCS];	/* child being forked from it, or -1 */
+	unsigned int forking[ORACLE_PROCS];	/* children being forked from it */
 	u64 clock;
 } O;
 
@@ -91,7 +91,7 @@ void oracle_reset(int region_pages, int nslots, bool mapped, bool populate)
 	O.slots = nslots;
 	memset(O.regs, 0, sizeof(O.regs));
 	for (int p = 0; p < ORACLE_PROCS; p++) {
-		O.forking[p] = -1;
+		O.forking[p] = 0;
 		for (int pg = 0; pg < region_pages; pg++)
 			for (int s = 0; s < nslots; s++) {
 				u64 v = !mapped ? VAL_UNMAPPED :
@@ -112,15 +112,18 @@ int oracle_op_begin(int proc, int page, int npages, int slot_lo, int slot_hi,
 {
 	u64 t = now();
 	int op = new_op(value, t, 0, -1, what);
-	int child = O.forking[proc];
-
 	for (int pg = page; pg < page + npages && pg < O.pages; pg++)
 		for (int s = slot_lo; s <= slot_hi; s++) {
 			reg_add(&O.regs[proc][pg][s], op);
-			/* A store racing with fork may or may not reach the child. */
-			if (child >= 0)
-				reg_add(&O.regs[child][pg][s],
-					new_op(value, t, 0, op, what));
+			/*
+			 * The child of a fork in progress gets the parent's
+			 * state at some point of the fork: this op may or may
+			 * not reach it.
+			 */
+			for (int child = 0; child < ORACLE_PROCS; child++)
+				if (O.forking[proc] & (1u << child))
+					reg_add(&O.regs[child][pg][s],
+						new_op(value, t, 0, op, what));
 		}
 	return op;
 }
@@ -225,7 +228,7 @@ void oracle_fork_begin(int parent, int child)
 {
 	u64 t = now();
 
-	O.forking[parent] = child;
+	O.forking[parent] |= 1u << child;
 	for (int pg = 0; pg < O.pages; pg++)
 		for (int s = 0; s < O.slots; s++) {
 			struct reg *src = &O.regs[parent][pg][s];
@@ -247,7 +250,7 @@ void oracle_fork_end(int parent, int child)
 {
 	u64 t = now();
 
-	O.forking[parent] = -1;
+	O.forking[parent] &= ~(1u << child);
 	/* What was still in flight when fork returned ends there, for the child. */
 	for (int pg = 0; pg < O.pages; pg++)
 		for (int s = 0; s < O.slots; s++) {

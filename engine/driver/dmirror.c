@@ -193,8 +193,12 @@ long dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long start,
 	return ret;
 }
 
-static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args,
-					       struct dmirror *dmirror)
+/*
+ * The device mirror entry dropped is the one of the mirror that owns the
+ * page being migrated: a fault may have found a different device page at
+ * the address than the one it was raised for.
+ */
+static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args)
 {
 	const unsigned long *src = args->src;
 	unsigned long *dst = args->dst;
@@ -202,6 +206,7 @@ static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args,
 	for (unsigned long addr = args->start; addr < args->end;
 	     addr += PAGE_SIZE, src++, dst++) {
 		struct page *dpage, *spage;
+		struct dmirror *dmirror;
 
 		spage = migrate_pfn_to_page(*src);
 		if (!spage || !(*src & MIGRATE_PFN_MIGRATE))
@@ -212,6 +217,7 @@ static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args,
 		if (!dpage)
 			continue;
 		lock_page(dpage);
+		dmirror = spage->zone_device_data;
 		mutex_lock(&dmirror->mutex);
 		dmirror->pt[dpt_index(addr)] = 0;
 		mutex_unlock(&dmirror->mutex);
@@ -256,7 +262,7 @@ long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
 		ret = migrate_vma_setup(&args);
 		if (ret)
 			break;
-		dmirror_devmem_fault_alloc_and_copy(&args, dmirror);
+		dmirror_devmem_fault_alloc_and_copy(&args);
 		migrate_vma_pages(&args);
 		migrate_vma_finalize(&args);
 	}
@@ -286,7 +292,7 @@ static int dmirror_devmem_fault(struct vm_fault *vmf)
 
 	if (migrate_vma_setup(&args))
 		return VM_FAULT_SIGBUS;
-	dmirror_devmem_fault_alloc_and_copy(&args, dmirror);
+	dmirror_devmem_fault_alloc_and_copy(&args);
 	migrate_vma_pages(&args);
 	/*
 	 * No device finalize step is needed since

@@ -14,7 +14,13 @@ static struct {
 	struct list_head list;
 } lruvec;
 
+/*
+ * Per-CPU batches.  Linux guards them with a local lock and drains other
+ * CPUs' batches through per-CPU work; here the drain takes the batch's
+ * lock directly, which orders the same way.
+ */
 static struct {
+	spinlock_t lock;
 	struct page *pages[LRU_BATCH];
 	int nr;
 } lru_add_batch[NR_CPUS + 1];	/* + 1: set-up and teardown context */
@@ -29,9 +35,12 @@ void lru_reset(void)
 	spin_lock_init(&lruvec.lru_lock, "lru_lock");
 	INIT_LIST_HEAD(&lruvec.list);
 	memset(lru_add_batch, 0, sizeof(lru_add_batch));
+	for (int i = 0; i <= NR_CPUS; i++)
+		spin_lock_init(&lru_add_batch[i].lock, "lru_add local_lock");
 }
 
-void lru_add_drain_cpu(int cpu)
+/* The batch lock is held. */
+static void __lru_add_drain_cpu(int cpu)
 {
 	int nr = lru_add_batch[cpu].nr;
 
@@ -47,6 +56,13 @@ void lru_add_drain_cpu(int cpu)
 		put_page(page);	/* the batch's reference */
 	}
 	lru_add_batch[cpu].nr = 0;
+}
+
+void lru_add_drain_cpu(int cpu)
+{
+	spin_lock(&lru_add_batch[cpu].lock);
+	__lru_add_drain_cpu(cpu);
+	spin_unlock(&lru_add_batch[cpu].lock);
 }
 
 void lru_add_drain(void)
@@ -67,10 +83,12 @@ void lru_cache_add(struct page *page)
 
 	VM_BUG_ON_PAGE(PageLRU(page), page);
 	get_page(page);
+	spin_lock(&lru_add_batch[cpu].lock);
 	page->lru_batch_cpu = cpu + 1;
 	lru_add_batch[cpu].pages[lru_add_batch[cpu].nr++] = page;
 	if (lru_add_batch[cpu].nr == LRU_BATCH)
-		lru_add_drain_cpu(cpu);
+		__lru_add_drain_cpu(cpu);
+	spin_unlock(&lru_add_batch[cpu].lock);
 }
 
 void lru_cache_add_inactive_or_unevictable(struct page *page,

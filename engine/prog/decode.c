@@ -30,6 +30,7 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 	p->ncpus = 2 + (b & 1);
 	p->populate = !(b & 2);
 	p->forked = (b >> 2) & 1;
+	p->warm = (b >> 3) & 1;
 	for (int cpu = 0; cpu < p->ncpus; cpu++) {
 		p->nops[cpu] = 1 + next(&c) % FUZZ_MAX_OPS;
 		for (int i = 0; i < p->nops[cpu]; i++) {

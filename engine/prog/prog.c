@@ -68,13 +68,16 @@ static const int weights[NR_OP_KINDS] = {
 
 void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 {
-	int enabled[NR_OP_KINDS], total = 0, procs;
+	int enabled[NR_OP_KINDS], total = 0, procs, hot;
 
 	memset(p, 0, sizeof(*p));
 	p->ncpus = ncpus;
 	p->populate = rng_below(r, 4) != 0;
 	p->forked = rng_below(r, 2);
+	p->warm = rng_below(r, 2);
 	procs = 1 + p->forked;
+	/* Ops collide more when most single-page ops share one page. */
+	hot = rng_below(r, REGION_PAGES);
 	do {
 		total = 0;
 		for (int k = 0; k < NR_OP_KINDS; k++) {
@@ -96,7 +99,8 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 				op->page = 0;
 				op->npages = REGION_PAGES;
 			} else {
-				op->page = rng_below(r, REGION_PAGES);
+				op->page = rng_below(r, 3) ? (u8)hot :
+					   (u8)rng_below(r, REGION_PAGES);
 				op->npages = 1 + rng_below(r, REGION_PAGES - op->page);
 			}
 			op->slot = rng_below(r, 2) ? NR_CPUS :

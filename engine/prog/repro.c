@@ -4,7 +4,7 @@
  *   variant upstream
  *   arch x86
  *   revert flush-tlb-under-ptl
- *   setup populate fork
+ *   setup populate fork warm
  *   cpu 0:
  *       write(p1)
  *       migrate_to_device(p0, 4)
@@ -206,6 +206,7 @@ int repro_parse(const char *text, struct repro *r, char *err, size_t elen)
 		} else if (!strncmp(s, "setup", 5)) {
 			r->prog.populate = strstr(s, "populate") != NULL;
 			r->prog.forked = strstr(s, "fork") != NULL;
+			r->prog.warm = strstr(s, "warm") != NULL;
 		} else if (!strncmp(s, "cpus ", 5)) {
 			/* informational: the cpu sections decide */
 		} else if (!strncmp(s, "cpu ", 4)) {
@@ -278,8 +279,8 @@ void repro_print(FILE *f, const struct repro *r)
 	if (r->settings.strict)
 		fprintf(f, "strict\n");
 	fprintf(f, "revert %s\n", fixes);
-	fprintf(f, "setup%s%s\n", r->prog.populate ? " populate" : "",
-		r->prog.forked ? " fork" : "");
+	fprintf(f, "setup%s%s%s\n", r->prog.populate ? " populate" : "",
+		r->prog.forked ? " fork" : "", r->prog.warm ? " warm" : "");
 	for (int c = 0; c < r->prog.ncpus; c++) {
 		fprintf(f, "\ncpu %d:\n", c);
 		for (int i = 0; i < r->prog.nops[c]; i++) {

@@ -245,7 +245,21 @@ static void setup(const struct program *p)
 		tlb_forget_mm(M.mms[i]);
 		M.mms[i]->cpumask = 0;
 	}
-	cpus_reset(p->ncpus);
+	/* Warm: each CPU has recently loaded the region, as a running process's would. */
+	if (p->warm) {
+		for (int c = 0; c < p->ncpus; c++) {
+			current_cpu = &cpus[c];
+			for (int pg = 0; pg < REGION_PAGES; pg++) {
+				u64 v;
+
+				if (user_access(mm, REGION_START + pg * PAGE_SIZE,
+						c, false, &v))
+					report_bug(NULL, 0, "set-up: load failed");
+			}
+			lru_add_drain();
+		}
+	}
+	current_cpu = NULL;
 	for (int c = 0; c < p->ncpus; c++)
 		for (int i = 0; i < p->nops[c]; i++) {
 			op_format(&p->ops[c][i], M.label[c][i],
@@ -355,6 +369,7 @@ int run_program(const struct program *p, const struct settings *s,
 	teardown_and_check_leaks();
 	res->trace_hash = sched_hash();
 	res->steps = sched_steps();
+	res->sync_steps = sched_sync_steps();
 	sched_end();
 	return 0;
 
@@ -362,6 +377,7 @@ reported:
 	current_cpu = NULL;
 	res->trace_hash = sched_hash();
 	res->steps = sched_steps();
+	res->sync_steps = sched_sync_steps();
 	report_finish(res, NULL);
 	sched_end();
 	return 1;

@@ -47,9 +47,12 @@ static struct {
 	u64 hash;
 	struct strategy st;
 	struct rng rng;
-	/* PCT */
+	/* PCT: change point i fires after event change[i] of its class */
 	u64 change[8];
+	bool change_sync[8];
 	int nchange;
+	u64 nsync;		/* release events so far */
+	bool last_sync;		/* the last event was a release */
 	/* replay */
 	int seg;
 	u32 seg_done;	/* events (or matches) of the current segment */
@@ -110,7 +113,11 @@ static int pick_pct(int cur)
 	int best = -1;
 
 	for (int i = 0; i < S.nchange; i++) {
-		if (S.change[i] == S.step && cur >= 0)
+		bool hit = S.change_sync[i] ?
+			(S.last_sync && S.change[i] == S.nsync) :
+			S.change[i] == S.step;
+
+		if (hit && cur >= 0)
 			S.v[cur].prio = i;	/* below every initial priority */
 	}
 	if (S.yielding && cur >= 0)
@@ -279,6 +286,8 @@ static void trace_add(enum ev_kind kind, const char *what, const char *func,
 	S.v[c].last_what = what;
 	S.v[c].last_func = func;
 	S.step++;
+	S.last_sync = kind == EV_UNLOCK || kind == EV_OP_END;
+	S.nsync += S.last_sync;
 	record(c);
 	if (S.st.kind == STRAT_REPLAY && S.st.replay &&
 	    S.seg < S.st.replay->nseg) {
@@ -396,6 +405,8 @@ void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 	S.aborted = false;
 	S.yielding = false;
 	S.low_prio = 0;
+	S.nsync = 0;
+	S.last_sync = false;
 	for (int c = 0; c < ncpus; c++) {
 		S.v[c].state = VCPU_RUNNABLE;
 		S.v[c].wait_obj = NULL;
@@ -417,9 +428,19 @@ void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 		}
 		for (int c = 0; c < ncpus; c++)
 			S.v[c].prio = d + perm[c];
+		u64 ks = st->est_sync ? st->est_sync : k / 8 + 1;
+
 		S.nchange = min(d - 1, (int)ARRAY_SIZE(S.change));
-		for (int i = 0; i < S.nchange; i++)
-			S.change[i] = 1 + rng_below(&S.rng, (u32)k);
+		/*
+		 * Half the change points fall right after a release (an
+		 * unlock or an op return): most races need a preemption
+		 * there, and there are far fewer of them than events.
+		 */
+		for (int i = 0; i < S.nchange; i++) {
+			S.change_sync[i] = rng_below(&S.rng, 2);
+			S.change[i] = 1 + rng_below(&S.rng,
+						    (u32)(S.change_sync[i] ? ks : k));
+		}
 	}
 }
 
@@ -470,6 +491,11 @@ u64 sched_hash(void)
 u64 sched_steps(void)
 {
 	return S.step;
+}
+
+u64 sched_sync_steps(void)
+{
+	return S.nsync;
 }
 
 const struct trace_ev *sched_trace(int *n)

@@ -43,6 +43,7 @@ struct program {
 	struct op ops[NR_CPUS][MAX_OPS];
 	bool populate;	/* set-up writes every page of the region */
 	bool forked;	/* set-up forks one child sharing the region */
+	bool warm;	/* set-up: every CPU has loaded every page (TLBs warm) */
 };
 
 enum variant { VARIANT_UPSTREAM, VARIANT_RFC_UNIFIED };

@@ -34,6 +34,7 @@ struct strategy {
 	u64 seed;
 	int depth;		/* PCT: d (d-1 change points) */
 	u64 est_steps;		/* PCT: k, the expected run length */
+	u64 est_sync;		/* PCT: expected number of release events */
 	const struct schedule *replay;	/* STRAT_REPLAY */
 };
 
@@ -45,6 +46,7 @@ struct run_result {
 	char report[REPORT_LEN];	/* full text: title, details, diagram */
 	u64 trace_hash;
 	u64 steps;
+	u64 sync_steps;		/* release events: unlocks and op returns */
 	struct schedule executed;	/* machine form, replays this run */
 };
 
