@@ -24,11 +24,6 @@ struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr,
 	return pfn_to_page(pfn);
 }
 
-static inline bool is_cow_mapping(unsigned long flags)
-{
-	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
-}
-
 static pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
 {
 	if (vma->vm_flags & VM_WRITE)

@@ -50,7 +50,13 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 		struct segment *sg = &r->sched.seg[r->sched.nseg++];
 
 		sg->cpu = b0 % p->ncpus;
-		sg->kind = SEG_STEPS;
-		sg->count = 1 + b1 + ((b0 >> 2) & 3) * 256;
+		if (b0 & 0x80) {
+			/* most races need a preemption right after a release */
+			sg->kind = SEG_RELEASES;
+			sg->count = 1 + b1 % 64;
+		} else {
+			sg->kind = SEG_STEPS;
+			sg->count = 1 + b1 + ((b0 >> 2) & 3) * 256;
+		}
 	}
 }

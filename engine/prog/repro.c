@@ -16,7 +16,8 @@
  *       run 0 120
  *       run 1 to end
  *
- * "run C N" runs CPU C for N events (the machine form); "until EVENT
+ * "run C N" runs CPU C for N events (the machine form); "run C N
+ * releases" for N release events (unlocks and op returns); "until EVENT
  * [in FUNCTION] [#K]" stops right after the K-th such event; "to end"
  * runs C until its program ends or it blocks.  `migrace repro --trace`
  * prints every event with its name and function.
@@ -148,7 +149,12 @@ static int parse_seg(char *s, struct segment *sg, int ncpus, char *err,
 			return fail(err, elen, line, "bad 'until'", NULL);
 	} else if (isdigit((unsigned char)*s)) {
 		sg->kind = SEG_STEPS;
-		sg->count = (u32)strtoul(s, NULL, 10);
+		sg->count = (u32)strtoul(s, &p, 10);
+		p = trim(p);
+		if (!strcmp(p, "releases"))
+			sg->kind = SEG_RELEASES;
+		else if (*p)
+			return fail(err, elen, line, "expected 'releases'", p);
 	} else {
 		return fail(err, elen, line, "expected N, 'until ...' or 'to end'",
 			    s);
@@ -296,6 +302,8 @@ void repro_print(FILE *f, const struct repro *r)
 			fprintf(f, "    run %d %u\n", sg->cpu, sg->count);
 		else if (sg->kind == SEG_END)
 			fprintf(f, "    run %d to end\n", sg->cpu);
+		else if (sg->kind == SEG_RELEASES)
+			fprintf(f, "    run %d %u releases\n", sg->cpu, sg->count);
 		else
 			fprintf(f, "    run %d until %s%s%s #%u\n", sg->cpu,
 				sg->what, sg->func[0] ? " in " : "", sg->func,

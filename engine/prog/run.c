@@ -5,6 +5,7 @@
  */
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <migrace/check.h>
 #include <migrace/cpu.h>
@@ -31,12 +32,51 @@ static struct {
 	jmp_buf jb;
 } M;
 
+static bool jb_armed;
+
 void run_abort(void) __attribute__((noreturn));
 void run_abort(void)
 {
 	if (sched_in_cpu())
 		sched_abort_cpu();
+	if (!jb_armed) {
+		struct run_result *r = calloc(1, sizeof(*r));
+
+		report_finish(r, NULL);
+		fputs(r->report, stderr);
+		abort();
+	}
 	longjmp(M.jb, 1);
+}
+
+void machine_reset(int ncpus)
+{
+	fixes_reverted = 0;
+	arena_reset();
+	rcu_reset();
+	page_alloc_reset();
+	lru_reset();
+	cpus_reset(ncpus);
+	report_begin_run();
+}
+
+int machine_call(void (*fn)(void *arg), void *arg, char *title, size_t len)
+{
+	static struct run_result r;
+	struct cpu *saved = current_cpu;
+
+	jb_armed = true;
+	if (setjmp(M.jb)) {
+		jb_armed = false;
+		current_cpu = saved;
+		report_finish(&r, NULL);
+		snprintf(title, len, "%s", r.title);
+		report_begin_run();
+		return 1;
+	}
+	fn(arg);
+	jb_armed = false;
+	return 0;
 }
 
 static void check_return_to_user(const char *op)
@@ -349,16 +389,12 @@ int run_program(const struct program *p, const struct settings *s,
 	res->title[0] = 0;
 	res->report[0] = 0;
 	M.prog = p;
+	machine_reset(p->ncpus);
 	fixes_reverted = s->reverted;
-	arena_reset();
-	rcu_reset();
-	page_alloc_reset();
-	lru_reset();
-	cpus_reset(p->ncpus);
-	report_begin_run();
 	oracle_reset(REGION_PAGES, p->ncpus, true, p->populate);
 	sched_begin(p->ncpus, strat, &res->executed, o);
 
+	jb_armed = true;
 	if (setjmp(M.jb))
 		goto reported;
 	setup(p);
@@ -371,9 +407,11 @@ int run_program(const struct program *p, const struct settings *s,
 	res->steps = sched_steps();
 	res->sync_steps = sched_sync_steps();
 	sched_end();
+	jb_armed = false;
 	return 0;
 
 reported:
+	jb_armed = false;
 	current_cpu = NULL;
 	res->trace_hash = sched_hash();
 	res->steps = sched_steps();

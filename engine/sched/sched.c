@@ -155,6 +155,7 @@ static bool seg_complete(const struct segment *sg, int c)
 	case SEG_STEPS:
 		return S.seg_done >= sg->count;
 	case SEG_UNTIL:
+	case SEG_RELEASES:
 		return S.seg_done >= (sg->count ? sg->count : 1);
 	default:
 		(void)c;
@@ -162,23 +163,38 @@ static bool seg_complete(const struct segment *sg, int c)
 	}
 }
 
+static bool other_runnable(int cur)
+{
+	for (int c = 0; c < S.ncpus; c++)
+		if (c != cur && runnable(c))
+			return true;
+	return false;
+}
+
 static int pick_replay(int cur)
 {
 	const struct schedule *sc = S.st.replay;
+	/* A busy retry ends the running CPU's turn, as in every strategy. */
+	bool yield = S.yielding && cur >= 0 && other_runnable(cur);
 
 	while (sc && S.seg < sc->nseg) {
 		const struct segment *sg = &sc->seg[S.seg];
 
 		if (sg->cpu < S.ncpus && runnable(sg->cpu) &&
-		    !seg_complete(sg, sg->cpu))
+		    !seg_complete(sg, sg->cpu) && !(yield && sg->cpu == cur))
 			return sg->cpu;
 		S.seg++;
 		S.seg_done = 0;
 		S.seg_started = false;
 	}
 	/* Schedule used up: run what is left in CPU order, no preemption. */
-	if (cur >= 0 && runnable(cur))
+	if (cur >= 0 && runnable(cur) && !yield)
 		return cur;
+	/* A yield passes the turn round-robin, so no CPU starves. */
+	if (yield)
+		for (int i = 1; i < S.ncpus; i++)
+			if (runnable((cur + i) % S.ncpus))
+				return (cur + i) % S.ncpus;
 	return lowest_runnable();
 }
 
@@ -215,9 +231,21 @@ static void record(int c)
 	r->seg[r->nseg - 1].count++;
 }
 
+void (*sched_switch_hook)(u32 from, u32 to);
+
+static u32 ev_id(const char *what, const char *func)
+{
+	return (u32)hash_str(hash_str(0xcbf29ce484222325ULL, what), func);
+}
+
 static void switch_to(int next, bool final)
 {
 	int prev = S.cur;
+
+	/* Which event was preempted, which one resumes: fuzzer coverage. */
+	if (sched_switch_hook && prev >= 0 && next >= 0)
+		sched_switch_hook(ev_id(S.v[prev].last_what, S.v[prev].last_func),
+				  ev_id(S.v[next].last_what, S.v[next].last_func));
 
 	S.cur = next;
 	current_cpu = next >= 0 ? &cpus[next] : NULL;
@@ -300,6 +328,9 @@ static void trace_add(enum ev_kind kind, const char *what, const char *func,
 			else if (sg->kind == SEG_UNTIL &&
 				 !strcmp(sg->what, what) &&
 				 (!sg->func[0] || !strcmp(sg->func, func)))
+				S.seg_done++;
+			else if (sg->kind == SEG_RELEASES &&
+				 (kind == EV_UNLOCK || kind == EV_OP_END))
 				S.seg_done++;
 		}
 	}

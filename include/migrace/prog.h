@@ -64,6 +64,7 @@ enum seg_kind {
 	SEG_STEPS,	/* run CPU for N events */
 	SEG_UNTIL,	/* run CPU until its N-th event named WHAT [in FUNC] */
 	SEG_END,	/* run CPU until its program ends (or it blocks) */
+	SEG_RELEASES,	/* run CPU for N release events (unlocks, op returns) */
 };
 
 struct segment {

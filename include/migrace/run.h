@@ -55,8 +55,23 @@ struct run_options {
 	FILE *trace_out;
 };
 
+/*
+ * Called at every context switch with ids of the event the preempted CPU
+ * executed last and of the one the resumed CPU executed last: the fuzz
+ * target turns these pairs into coverage of interleavings.
+ */
+extern void (*sched_switch_hook)(u32 from, u32 to);
+
 int run_program(const struct program *p, const struct settings *s,
 		const struct strategy *strat, const struct run_options *o,
 		struct run_result *res);
+
+/*
+ * For unit tests that drive the emulated kernel directly, on one thread
+ * and outside any schedule: reset the whole machine, and run @fn with
+ * reports caught (returns 1 and fills @title if @fn made a report).
+ */
+void machine_reset(int ncpus);
+int machine_call(void (*fn)(void *arg), void *arg, char *title, size_t len);
 
 #endif

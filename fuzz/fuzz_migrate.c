@@ -1,0 +1,83 @@
+/*
+ * fuzz_migrate: one source for libFuzzer and AFL++ (afl-clang-fast with
+ * -fsanitize=fuzzer).  The input bytes become the CPUs' programs and the
+ * schedule (engine/prog/decode.c), run under the controlled scheduler.
+ * A report aborts, so the fuzzer keeps the input; `migrace decode INPUT
+ * -o FILE.repro` turns it into a repro file (with the same environment).
+ *
+ * Settings: MIGRACE_REVERT=fix[,fix...]|all|none, MIGRACE_VARIANT,
+ * MIGRACE_ARCH.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <migrace/fixes.h>
+#include <migrace/prog.h>
+#include <migrace/run.h>
+
+static struct settings settings;
+
+/*
+ * Interleaving coverage: one 8-bit counter per (preempted event, resumed
+ * event) pair, so a schedule that switches CPUs at a new place is new
+ * coverage even when it runs no new code.
+ */
+#define SWITCH_COUNTERS 8192
+/* libFuzzer reads this section as extra coverage counters. */
+__attribute__((section("__libfuzzer_extra_counters"), used))
+static uint8_t switch_counters[SWITCH_COUNTERS];
+
+static void count_switch(u32 from, u32 to)
+{
+	u32 h = (from * 0x9e3779b1u) ^ (to + 0x7f4a7c15u + (from << 6));
+
+	switch_counters[h % SWITCH_COUNTERS]++;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *revert = getenv("MIGRACE_REVERT");
+	const char *variant = getenv("MIGRACE_VARIANT");
+	const char *arch = getenv("MIGRACE_ARCH");
+
+	(void)argc, (void)argv;
+	sched_switch_hook = count_switch;
+	if (revert && fixes_parse(revert, &settings.reverted)) {
+		fprintf(stderr, "fuzz_migrate: MIGRACE_REVERT: unknown fix '%s'\n",
+			revert);
+		exit(2);
+	}
+	if (variant && strcmp(variant, "upstream")) {
+		fprintf(stderr, "fuzz_migrate: MIGRACE_VARIANT=%s is not implemented yet\n",
+			variant);
+		exit(2);
+	}
+	if (arch && strcmp(arch, "x86")) {
+		fprintf(stderr, "fuzz_migrate: MIGRACE_ARCH=%s is not implemented yet\n",
+			arch);
+		exit(2);
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct repro r;
+	static struct run_result res;
+	struct strategy st = { .kind = STRAT_REPLAY };
+
+	decode_input(data, size, &r);
+	r.settings = settings;
+	st.replay = &r.sched;
+	if (run_program(&r.prog, &r.settings, &st, NULL, &res)) {
+		fputs(res.report, stderr);
+		fprintf(stderr, "trace: %#018llx\n",
+			(unsigned long long)res.trace_hash);
+		abort();
+	}
+	return 0;
+}
