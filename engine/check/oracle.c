@@ -208,11 +208,16 @@ void oracle_check_read(const struct mm_struct *mm, int proc, int page,
 		off += snprintf(es + off, sizeof(es) - off, "%s%s",
 				i ? " or " : "", v);
 	}
-	report_detail("CPU %d %s slot %d of %#lx (process %d) %s %s, expected %s",
+	report_detail("CPU %d %s slot %d of %#lx (process %d) %s%s %s, expected %s",
 		      smp_processor_id(), got == VAL_UNMAPPED ? "faulted on" : "read",
-		      slot, addr, proc, how, gs, es);
+		      slot, addr, proc, how, how[0] ? ")" : "", gs, es);
 	if (pfn >= 0)
 		report_detail("the load was served by pfn %d", pfn);
+	if (got == VAL_UNMAPPED)
+		report_access_note("-> SIGSEGV");
+	else
+		report_access_note("[%s, pfn %d] -> %s", how[0] ? how + 1 : "?",
+				   pfn, gs);
 	if (got == VAL_UNMAPPED)
 		report_bug(mm, addr, "unexpected SIGSEGV at %#lx: the mapping is there",
 			   addr);

@@ -24,11 +24,22 @@ static struct {
 	const struct mm_struct *mm;
 	unsigned long addr;
 	int cpu;
+	char access_note[96];	/* what the offending access saw */
 } R;
+
+void report_access_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(R.access_note, sizeof(R.access_note), fmt, ap);
+	va_end(ap);
+}
 
 void report_begin_run(void)
 {
 	R.pending = false;
+	R.access_note[0] = 0;
 	R.dlen = 0;
 	R.details[0] = 0;
 }
@@ -89,7 +100,7 @@ void __mg_warn(const char *cond, const char *file, int line, const char *func)
 
 struct dline {
 	int cpu;
-	char text[COL * 2];
+	char text[COL * 3];
 };
 
 static bool ev_relevant(const struct trace_ev *e, unsigned long page,
@@ -144,7 +155,9 @@ static void ev_text(const struct trace_ev *e, char *buf, size_t len)
 			snprintf(buf, len, "    %s()", e->what);
 		break;
 	case EV_PTE_WRITE:
-		snprintf(buf, len, "    %s(%#lx)", e->what, e->addr);
+		snprintf(buf, len, "    %s(%#lx)%s", e->what, e->addr,
+			 strcmp(e->what, "pte_clear_not_present_full") ? "" :
+			 "  [not present: no flush]");
 		break;
 	default:
 		snprintf(buf, len, "    %s()", e->what);
@@ -188,9 +201,17 @@ static size_t render_diagram(char *out, size_t len)
 			first = i;
 			kept++;
 		}
+	int last_access = -1;
+
+	for (int i = n - 1; i >= 0 && R.access_note[0]; i--)
+		if (t[i].kind == EV_USER && t[i].cpu == R.cpu &&
+		    (t[i].addr & PAGE_MASK) == page) {
+			last_access = i;
+			break;
+		}
 	for (int i = first; i < n && nl < MAX_LINES - 1; i++) {
 		const struct trace_ev *e = &t[i];
-		char txt[COL * 2];
+		char txt[COL * 3];
 
 		if (!ev_relevant(e, page, ptls, nptl))
 			continue;
@@ -209,6 +230,11 @@ static size_t render_diagram(char *out, size_t len)
 		if (e->kind == EV_OP_BEGIN || e->kind == EV_OP_END)
 			last_func[e->cpu] = NULL;
 		ev_text(e, txt, sizeof(txt));
+		if (i == last_access) {
+			size_t l = strlen(txt);
+
+			snprintf(txt + l, sizeof(txt) - l, "  %s", R.access_note);
+		}
 		lines[nl].cpu = e->cpu;
 		snprintf(lines[nl].text, sizeof(lines[nl].text), "%s", txt);
 		nl++;

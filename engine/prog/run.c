@@ -137,7 +137,7 @@ static void do_read(struct mm_struct *mm, const struct op *op, int cpu)
 	oracle_check_read(mm, op->proc, op->page, slot, val, addr,
 			  ret ? -1 : (int)current_cpu->last_pfn,
 			  ret ? "" :
-			  current_cpu->last_tlb_hit ? "(TLB hit)" : "(page walk)");
+			  current_cpu->last_tlb_hit ? "(TLB hit" : "(page walk");
 }
 
 static void do_write(struct mm_struct *mm, const struct op *op, int cpu)

@@ -16,6 +16,8 @@ struct mm_struct;
  */
 void report_bug(const struct mm_struct *mm, unsigned long addr,
 		const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
+/* What the offending access saw, shown on its line in the diagram. */
+void report_access_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Add a detail line to the report being built (before report_bug). */
 void report_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
