@@ -23,7 +23,7 @@ static int usage(const char *why)
 		"       migrace explore [--strategy pct|random] [--depth D] [--runs N | --budget SECONDS]\n"
 		"                       [--seed S] [--cpus N] [--ops N] [--revert FIX[,FIX...]|all|none]\n"
 		"                       [--variant upstream|rfc-unified] [--arch x86|vivt] [--strict] [-o REPRO]\n"
-		"                       [--program REPRO]  (explore the schedules of one program)\n"
+		"                       [--program REPRO]  (explore the schedules of one program) [-v]\n"
 		"       migrace repro FILE [--revert ...] [--variant ...] [--arch ...] [--trace]\n"
 		"       migrace decode FUZZ_INPUT -o REPRO\n"
 		"       migrace minimize FILE -o OUT\n"
@@ -42,6 +42,7 @@ struct opts {
 	bool have_revert, have_variant, have_arch;
 	struct settings set;
 	bool trace;
+	bool verbose;
 	const char *out;
 	const char *file;
 	const char *program;
@@ -123,6 +124,8 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool want_file)
 			o->set.strict = true;
 		} else if (!strcmp(a, "--trace")) {
 			o->trace = true;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			o->verbose = true;
 		} else if (!strcmp(a, "--program")) {
 			NEED_ARG();
 			o->program = v;
@@ -235,7 +238,13 @@ static int cmd_explore(int argc, char **argv)
 			};
 
 			schedules++;
-			if (run_program(&r.prog, &r.settings, &st, NULL, &res)) {
+			ret = run_program(&r.prog, &r.settings, &st, NULL, &res);
+			if (o.verbose)
+				printf("program %ld schedule %d: %s, %llu events, trace %#018llx\n",
+				       programs, k, ret ? "BUG" : "clean",
+				       (unsigned long long)res.steps,
+				       (unsigned long long)res.trace_hash);
+			if (ret) {
 				char path[256], name[64];
 
 				r.sched = res.executed;

@@ -196,12 +196,14 @@ static void do_fork(int proc)
 static void exec_op(int cpu, int i)
 {
 	const struct op *op = &M.prog->ops[cpu][i];
-	struct mm_struct *mm = op->proc < MAX_PROCS ? M.mms[op->proc] : NULL;
 	unsigned long addr = op_addr(op);
 	long len = (long)op->npages << PAGE_SHIFT;
+	struct mm_struct *mm;
 	int h;
 
-	sched_point(EV_OP_BEGIN, M.label[cpu][i], "program", mm, addr, 0);
+	sched_point(EV_OP_BEGIN, M.label[cpu][i], "program", NULL, addr, 0);
+	/* Shared state is read only after a preemption point. */
+	mm = M.mms[op->proc];
 	if (!mm || mm->dead)
 		goto out;	/* no such process (yet) */
 	switch (op->kind) {

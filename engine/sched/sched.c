@@ -30,6 +30,12 @@ struct vcpu {
 	/* the last event this CPU executed, for named stops */
 	const char *last_what;
 	const char *last_func;
+	/*
+	 * Switched to but no event recorded yet: it must record one before
+	 * it can be switched away, so every visit is in the recorded
+	 * schedule and replays.
+	 */
+	bool fresh;
 };
 
 static struct {
@@ -50,6 +56,7 @@ static struct {
 	/* PCT: change point i fires after event change[i] of its class */
 	u64 change[8];
 	bool change_sync[8];
+	bool change_fired[8];
 	int nchange;
 	u64 nsync;		/* release events so far */
 	bool last_sync;		/* the last event was a release */
@@ -117,8 +124,10 @@ static int pick_pct(int cur)
 			(S.last_sync && S.change[i] == S.nsync) :
 			S.change[i] == S.step;
 
-		if (hit && cur >= 0)
+		if (hit && cur >= 0 && !S.change_fired[i]) {
 			S.v[cur].prio = i;	/* below every initial priority */
+			S.change_fired[i] = true;
+		}
 	}
 	if (S.yielding && cur >= 0)
 		S.v[cur].prio = --S.low_prio;	/* below everyone */
@@ -249,6 +258,8 @@ static void switch_to(int next, bool final)
 
 	S.cur = next;
 	current_cpu = next >= 0 ? &cpus[next] : NULL;
+	if (next >= 0)
+		S.v[next].fresh = true;
 	fiber_switch(&S.v[prev].fiber, next >= 0 ? &S.v[next].fiber : &S.main,
 		     final);
 	/* resumed */
@@ -313,6 +324,7 @@ static void trace_add(enum ev_kind kind, const char *what, const char *func,
 			func, addr, (unsigned long long)val);
 	S.v[c].last_what = what;
 	S.v[c].last_func = func;
+	S.v[c].fresh = false;
 	S.step++;
 	S.last_sync = kind == EV_UNLOCK || kind == EV_OP_END;
 	S.nsync += S.last_sync;
@@ -343,9 +355,13 @@ void sched_point(enum ev_kind kind, const char *what, const char *func,
 
 	if (!S.active || S.cur < 0)
 		return;
-	next = pick(S.cur);
-	if (next != S.cur && next >= 0)
-		switch_to(next, false);
+	if (!S.v[S.cur].fresh) {
+		next = pick(S.cur);
+		S.yielding = false;	/* a yield is one decision, not a state */
+		if (next != S.cur && next >= 0)
+			switch_to(next, false);
+	}
+	S.yielding = false;
 	trace_add(kind, what, func, obj, addr, val);
 	if (S.step > MAX_STEPS)
 		report_bug(NULL, 0,
@@ -442,6 +458,7 @@ void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 		S.v[c].state = VCPU_RUNNABLE;
 		S.v[c].wait_obj = NULL;
 		S.v[c].last_what = S.v[c].last_func = "";
+		S.v[c].fresh = false;
 	}
 	if (st->kind == STRAT_PCT) {
 		int d = st->depth > 0 ? st->depth : 3;
@@ -468,6 +485,7 @@ void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 		 * there, and there are far fewer of them than events.
 		 */
 		for (int i = 0; i < S.nchange; i++) {
+			S.change_fired[i] = false;
 			S.change_sync[i] = rng_below(&S.rng, 2);
 			S.change[i] = 1 + rng_below(&S.rng,
 						    (u32)(S.change_sync[i] ? ks : k));
