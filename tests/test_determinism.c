@@ -6,8 +6,9 @@
  */
 #include "harness.h"
 
-#include <migrace/prog.h>
-#include <migrace/run.h>
+#define MACHINE_TRACE
+#define TR_LINES 4096
+#include "machine.h"
 
 /* The CPU0/CPU1 sequence of "mm/migrate_device.c: flush TLB while holding PTL". */
 #define T1_PROGRAM                                \
@@ -47,17 +48,6 @@ static const char busy[] =
 /* Big (report text, schedules): keep them out of the stack. */
 static struct repro rep_a, rep_b;
 static struct run_result first, cur;
-
-static int parse(const char *text, struct repro *r)
-{
-	char err[256];
-
-	if (repro_parse(text, r, err, sizeof(err))) {
-		TH_LOG("repro_parse: %s", err);
-		return -1;
-	}
-	return 0;
-}
 
 static int replay(const struct repro *r, const struct schedule *sc,
 		  struct run_result *res)
@@ -278,44 +268,6 @@ TEST(different_seeds_explore_different_schedules)
 
 /* ---- busy retries yield (sched_yield_point) ---- */
 
-#define TR_LINES 4096
-#define TR_LEN 256
-
-static struct {
-	int n;
-	char line[TR_LINES][TR_LEN];
-} tr;
-
-static int run_traced(const struct repro *r, const struct strategy *st,
-		      struct run_result *res)
-{
-	struct run_options ro = { .trace = true };
-	FILE *f = tmpfile();
-	int ret;
-
-	if (!f)
-		return -1;
-	ro.trace_out = f;
-	ret = run_program(&r->prog, &r->settings, st, &ro, res);
-	rewind(f);
-	tr.n = 0;
-	while (tr.n < TR_LINES && fgets(tr.line[tr.n], TR_LEN, f)) {
-		tr.line[tr.n][strcspn(tr.line[tr.n], "\n")] = 0;
-		tr.n++;
-	}
-	fclose(f);
-	return ret;
-}
-
-static int tr_cpu(int i)
-{
-	int c = -1;
-
-	if (i < 0 || i >= tr.n || sscanf(tr.line[i], "%*u CPU%d", &c) != 1)
-		return -1;
-	return c;
-}
-
 /* Index of the first "fault retry" note, -1 if none. */
 static int first_retry(void)
 {
@@ -353,7 +305,7 @@ TEST(fault_retry_passes_the_turn)
 
 	ASSERT_EQ(parse(two_loads, &rep_a), 0);
 	st.replay = &rep_a.sched;
-	ASSERT_EQ(run_traced(&rep_a, &st, &cur), 0);
+	ASSERT_EQ(run_traced_with(&rep_a, &st, &cur), 0);
 	i = first_retry();
 	ASSERT_TRUE(i > 0);
 	ASSERT_EQ(tr_cpu(i), 0);
@@ -367,7 +319,7 @@ TEST(fault_retry_passes_the_turn)
 			.depth = 3,
 		};
 
-		ASSERT_EQ(run_traced(&rep_a, &s2, &cur), 0);
+		ASSERT_EQ(run_traced_with(&rep_a, &s2, &cur), 0);
 		i = first_retry();
 		ASSERT_TRUE(i > 0);
 		ASSERT_TRUE(tr_cpu(i) >= 0);

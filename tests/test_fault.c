@@ -6,78 +6,19 @@
 #include "harness.h"
 
 #include <migrace/check.h>
-#include <migrace/cpu.h>
 #include <migrace/dmirror.h>
 #include <migrace/migrate.h>
-#include <migrace/mm.h>
-#include <migrace/prog.h>
-#include <migrace/run.h>
-#include <migrace/tlb.h>
+
+#include "machine.h"
 
 #define A0 REGION_START
 #define A1 (REGION_START + PAGE_SIZE)
-
-/* ---- helpers ---- */
-
-static struct mm_struct *boot(void)
-{
-	struct mm_struct *mm;
-
-	machine_reset(2);
-	current_cpu = &cpus[0];
-	mm = mm_alloc(0);
-	if (do_mmap_fixed(mm, REGION_START, REGION_PAGES * PAGE_SIZE,
-			  VM_READ | VM_WRITE))
-		return NULL;
-	return mm;
-}
-
-static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
-		       bool write, u64 *val)
-{
-	for (int tries = 0; tries < 10; tries++) {
-		int ret;
-
-		if (!mmu_user_access(mm, addr, slot, write, val))
-			return 0;
-		ret = do_user_addr_fault(mm, addr, write);
-		if (ret & VM_FAULT_ERROR)
-			return ret;
-	}
-	return -1;
-}
-
-static int load(struct mm_struct *mm, unsigned long addr, int slot, u64 *val)
-{
-	return user_access(mm, addr, slot, false, val);
-}
-
-static int store(struct mm_struct *mm, unsigned long addr, int slot, u64 val)
-{
-	return user_access(mm, addr, slot, true, &val);
-}
-
-static pte_t pte_now(struct mm_struct *mm, unsigned long addr)
-{
-	pmd_t *pmd = pmd_offset(pgd_offset(mm, addr), addr);
-
-	if (!pmd || !pmd->table)
-		return __pte(0);
-	return pmd->table->ptes[pte_index(addr)];
-}
-
-static struct page *page_at(struct mm_struct *mm, unsigned long addr)
-{
-	pte_t pte = pte_now(mm, addr);
-
-	return pte_present(pte) ? pfn_to_page(pte_pfn(pte)) : NULL;
-}
 
 /* ---- the zero page and anonymous pages ---- */
 
 TEST(read_fault_maps_the_zero_page)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 	unsigned long nfree;
 	pte_t pte;
 	u64 v = 1;
@@ -105,7 +46,7 @@ TEST(read_fault_maps_the_zero_page)
 /* A write fault on the zero page's pte: COW into a fresh zeroed page. */
 TEST(write_after_read_replaces_zero_page)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 	unsigned long nfree;
 	struct page *page;
 	pte_t pte;
@@ -147,7 +88,7 @@ TEST(write_after_read_replaces_zero_page)
 
 TEST(write_fault_on_empty_pte_maps_new_anon_page)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 	struct page *page;
 	pte_t pte;
 
@@ -166,7 +107,7 @@ TEST(write_fault_on_empty_pte_maps_new_anon_page)
 
 TEST(write_to_readonly_vma_is_sigsegv)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 	u64 v;
 
 	ASSERT_TRUE(mm != NULL);
@@ -190,7 +131,7 @@ static struct page *shared;
 
 static int fork_setup(void)
 {
-	parent = boot();
+	parent = boot(2);
 	if (!parent || store(parent, A0, 0, 0x10) || store(parent, A0, 1, 0x11))
 		return -1;
 	lru_add_drain();
@@ -349,7 +290,7 @@ static struct dmirror dmirror;
 
 TEST(fault_on_device_private_entry_migrates_back)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 	struct page *spage, *dpage, *back;
 	unsigned long idx = (A0 - TASK_UNMAPPED_BASE) >> PAGE_SHIFT;
 	swp_entry_t entry;

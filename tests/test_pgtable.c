@@ -6,14 +6,12 @@
 #include "harness.h"
 
 #include <migrace/check.h>
-#include <migrace/cpu.h>
-#include <migrace/mm.h>
-#include <migrace/prog.h>
 #include <migrace/rcu.h>
-#include <migrace/run.h>
-#include <migrace/tlb.h>
 /* sched_begin()/sched_run_cpus(): to run hand-written CPU bodies. */
 #include "../engine/sched/sched_core.h"
+
+#define MACHINE_TRACE
+#include "machine.h"
 
 /* p0, p1 share the PTE table of [base, base + 8 pages); p2, p3 the next. */
 #define A0 REGION_START
@@ -24,140 +22,6 @@
 _Static_assert(PTRS_PER_PTE == 8, "the layout below assumes 8-entry tables");
 _Static_assert((A0 & PMD_MASK) == (A1 & PMD_MASK), "p0, p1 share a table");
 _Static_assert((A1 & PMD_MASK) != (A2 & PMD_MASK), "p2 starts a table");
-
-/* ---- helpers ---- */
-
-static struct mm_struct *new_mm(int id)
-{
-	struct mm_struct *mm = mm_alloc(id);
-
-	if (do_mmap_fixed(mm, REGION_START, REGION_PAGES * PAGE_SIZE,
-			  VM_READ | VM_WRITE))
-		return NULL;
-	return mm;
-}
-
-static struct mm_struct *boot(int ncpus)
-{
-	machine_reset(ncpus);
-	current_cpu = &cpus[0];
-	return new_mm(0);
-}
-
-static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
-		       bool write, u64 *val)
-{
-	for (int tries = 0; tries < 10; tries++) {
-		int ret;
-
-		if (!mmu_user_access(mm, addr, slot, write, val))
-			return 0;
-		ret = do_user_addr_fault(mm, addr, write);
-		if (ret & VM_FAULT_ERROR)
-			return ret;
-	}
-	return -1;
-}
-
-static int store(struct mm_struct *mm, unsigned long addr, int slot, u64 val)
-{
-	return user_access(mm, addr, slot, true, &val);
-}
-
-static pmd_t *pmd_of(struct mm_struct *mm, unsigned long addr)
-{
-	return pmd_offset(pgd_offset(mm, addr), addr);
-}
-
-static struct pte_table *table_of(struct mm_struct *mm, unsigned long addr)
-{
-	pmd_t *pmd = pmd_of(mm, addr);
-
-	return pmd ? pmd->table : NULL;
-}
-
-/* ---- a run under the controlled scheduler, with its trace ---- */
-
-#define TR_LINES 8192
-#define TR_LEN 256
-
-static struct {
-	int n;
-	char line[TR_LINES][TR_LEN];
-} tr;
-static struct repro rep;
-static struct run_result res;
-
-static int run_traced(const char *text)
-{
-	struct strategy st = { .kind = STRAT_REPLAY };
-	struct run_options ro = { .trace = true };
-	char err[256];
-	FILE *f;
-	int ret;
-
-	if (repro_parse(text, &rep, err, sizeof(err))) {
-		TH_LOG("repro_parse: %s", err);
-		return -1;
-	}
-	f = tmpfile();
-	if (!f)
-		return -1;
-	ro.trace_out = f;
-	st.replay = &rep.sched;
-	ret = run_program(&rep.prog, &rep.settings, &st, &ro, &res);
-	rewind(f);
-	tr.n = 0;
-	while (tr.n < TR_LINES && fgets(tr.line[tr.n], TR_LEN, f)) {
-		tr.line[tr.n][strcspn(tr.line[tr.n], "\n")] = 0;
-		tr.n++;
-	}
-	fclose(f);
-	if (ret)
-		TH_LOG("run reported: %s", res.title);
-	return ret;
-}
-
-/* See test_tlb.c: first event >= @from of @cpu (-1: any), kind, what, func. */
-static int tr_find(int from, int cpu, const char *kind, const char *what,
-		   const char *func)
-{
-	for (int i = from < 0 ? 0 : from; i < tr.n; i++) {
-		const char *l = tr.line[i], *rest, *end;
-		char k[16];
-		int c, off = 0;
-		size_t wl = strlen(what);
-
-		if (sscanf(l, "%*u CPU%d %15s %n", &c, k, &off) != 2 || !off)
-			continue;
-		if ((cpu >= 0 && c != cpu) || strcmp(k, kind))
-			continue;
-		rest = l + off;
-		if (strncmp(rest, what, wl) || rest[wl] != ' ')
-			continue;
-		if (func) {
-			size_t fl = strlen(func);
-
-			end = strstr(rest + wl, "() addr=");
-			if (!end || end - (rest + wl) < (long)fl + 1 ||
-			    strncmp(end - fl, func, fl) || end[-(long)fl - 1] != ' ')
-				continue;
-		}
-		return i;
-	}
-	return -1;
-}
-
-static int tr_next_of_cpu(int from, int cpu)
-{
-	for (int i = from + 1; i < tr.n; i++) {
-		int c;
-
-		if (sscanf(tr.line[i], "%*u CPU%d", &c) == 1 && c == cpu)
-			return i;
-	}
-	return -1;
-}
 
 /* ---- structure ---- */
 
@@ -525,9 +389,9 @@ static void lock_two_tables(int cpu)
 
 static int run_lock_two_tables(bool reverse, char *title, size_t len)
 {
+	static struct repro rep;
 	static struct run_result r;
 	struct strategy st = { .kind = STRAT_REPLAY };
-	char err[256];
 	int ret;
 
 	test_mm = boot(2);
@@ -537,15 +401,13 @@ static int run_lock_two_tables(bool reverse, char *title, size_t len)
 		if (store(test_mm, a, 0, 1))
 			return -1;
 	current_cpu = NULL;
-	if (repro_parse("cpu 0:\ncpu 1:\n"
-			"schedule:\n"
-			"    run 0 until pte_offset_map_lock in lock_two_tables\n"
-			"    run 1 to end\n"
-			"    run 0 to end\n"
-			"    run 1 to end\n", &rep, err, sizeof(err))) {
-		TH_LOG("repro_parse: %s", err);
+	if (parse("cpu 0:\ncpu 1:\n"
+		  "schedule:\n"
+		  "    run 0 until pte_offset_map_lock in lock_two_tables\n"
+		  "    run 1 to end\n"
+		  "    run 0 to end\n"
+		  "    run 1 to end\n", &rep))
 		return -1;
-	}
 	abba_reverse = reverse;
 	st.replay = &rep.sched;
 	sched_begin(2, &st, NULL, NULL);

@@ -6,13 +6,10 @@
 #include "harness.h"
 
 #include <migrace/check.h>
-#include <migrace/cpu.h>
 #include <migrace/dmirror.h>
 #include <migrace/migrate.h>
-#include <migrace/mm.h>
-#include <migrace/prog.h>
-#include <migrace/run.h>
-#include <migrace/tlb.h>
+
+#include "machine.h"
 
 #define A0 REGION_START
 #define A1 (REGION_START + 1 * PAGE_SIZE)
@@ -21,49 +18,6 @@
 #define AEND (REGION_START + REGION_PAGES * PAGE_SIZE)
 
 /* ---- helpers ---- */
-
-static struct mm_struct *boot(void)
-{
-	struct mm_struct *mm;
-
-	machine_reset(2);
-	current_cpu = &cpus[0];
-	mm = mm_alloc(0);
-	if (do_mmap_fixed(mm, REGION_START, REGION_PAGES * PAGE_SIZE,
-			  VM_READ | VM_WRITE))
-		return NULL;
-	return mm;
-}
-
-static void on_cpu(int cpu)
-{
-	current_cpu = &cpus[cpu];
-}
-
-static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
-		       bool write, u64 *val)
-{
-	for (int tries = 0; tries < 10; tries++) {
-		int ret;
-
-		if (!mmu_user_access(mm, addr, slot, write, val))
-			return 0;
-		ret = do_user_addr_fault(mm, addr, write);
-		if (ret & VM_FAULT_ERROR)
-			return ret;
-	}
-	return -1;
-}
-
-static int load(struct mm_struct *mm, unsigned long addr, int slot, u64 *val)
-{
-	return user_access(mm, addr, slot, false, val);
-}
-
-static int store(struct mm_struct *mm, unsigned long addr, int slot, u64 val)
-{
-	return user_access(mm, addr, slot, true, &val);
-}
 
 /* Every page of the region written by CPU 0 (value: its address). */
 static int populate(struct mm_struct *mm)
@@ -75,55 +29,11 @@ static int populate(struct mm_struct *mm)
 	return 0;
 }
 
-static pte_t *pte_slot(struct mm_struct *mm, unsigned long addr)
-{
-	pmd_t *pmd = pmd_offset(pgd_offset(mm, addr), addr);
-
-	if (!pmd || !pmd->table)
-		return NULL;
-	return &pmd->table->ptes[pte_index(addr)];
-}
-
-static pte_t pte_now(struct mm_struct *mm, unsigned long addr)
-{
-	pte_t *p = pte_slot(mm, addr);
-
-	return p ? *p : __pte(0);
-}
-
-static struct page *page_at(struct mm_struct *mm, unsigned long addr)
-{
-	pte_t pte = pte_now(mm, addr);
-
-	return pte_present(pte) ? pfn_to_page(pte_pfn(pte)) : NULL;
-}
-
-static bool tlb_has(int cpu, const struct mm_struct *mm, unsigned long addr)
-{
-	for (int i = 0; i < TLB_ENTRIES; i++) {
-		const struct tlb_entry *e = &cpus[cpu].tlb[i];
-
-		if (e->valid && e->mm == mm && e->vpn == addr >> PAGE_SHIFT)
-			return true;
-	}
-	return false;
-}
-
-static void pte_set_locked(struct mm_struct *mm, unsigned long addr, pte_t v)
-{
-	pmd_t *pmd = pmd_offset(pgd_offset(mm, addr), addr);
-	spinlock_t *ptl;
-	pte_t *p = pte_offset_map_lock(mm, pmd, addr, &ptl);
-
-	set_pte_at(mm, addr, p, v);
-	pte_unmap_unlock(p, ptl);
-}
-
 /* ---- MADV_DONTNEED ---- */
 
 TEST(madvise_dontneed_clears_frees_and_flushes)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 	struct madvise_zapped z = { 0 };
 	struct page *p0, *p1, *p2;
 	u64 v;
@@ -179,7 +89,7 @@ TEST(madvise_dontneed_clears_frees_and_flushes)
  */
 TEST(zap_frees_pages_only_after_the_flush)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 	struct vm_area_struct *vma;
 	struct mmu_gather tlb;
 	struct page *page;
@@ -221,7 +131,7 @@ TEST(zap_frees_pages_only_after_the_flush)
 /* The zero page is special: zapping it frees nothing and leaves rss alone. */
 TEST(zap_of_zero_page_pte)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 	u64 v;
 
 	ASSERT_TRUE(mm != NULL);
@@ -244,7 +154,7 @@ TEST(zap_of_zero_page_pte)
  */
 TEST(zap_of_migration_entry_needs_no_flush)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 	struct page *page;
 	int count, mapcount;
 	u64 v;
@@ -281,7 +191,7 @@ static struct dmirror dmirror;
 
 TEST(zap_of_device_private_entry_frees_device_page)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 	unsigned long idx = (A0 - TASK_UNMAPPED_BASE) >> PAGE_SHIFT;
 	struct page *dpage;
 	pte_t pte;
@@ -314,7 +224,7 @@ TEST(zap_of_device_private_entry_frees_device_page)
 /* DONTNEED on a page shared with a fork child only drops one mapping. */
 TEST(zap_of_shared_page_keeps_it_for_the_other_mm)
 {
-	struct mm_struct *mm = boot(), *child;
+	struct mm_struct *mm = boot(2), *child;
 	struct page *page;
 	u64 v;
 
@@ -340,7 +250,7 @@ TEST(zap_of_shared_page_keeps_it_for_the_other_mm)
 /* A hole in the range: the mapped parts are zapped, the call says ENOMEM. */
 TEST(madvise_over_a_hole)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 	struct madvise_zapped z = { 0 };
 	struct page *p0, *p3;
 
@@ -366,7 +276,7 @@ TEST(madvise_over_a_hole)
 
 TEST(munmap_of_part_of_a_vma_splits_it)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 	struct vm_area_struct *lo, *hi;
 	struct page *p1;
 	u64 v;
@@ -430,7 +340,7 @@ TEST(munmap_of_part_of_a_vma_splits_it)
 /* munmap over several VMAs and a hole removes them all. */
 TEST(munmap_across_vmas)
 {
-	struct mm_struct *mm = boot();
+	struct mm_struct *mm = boot(2);
 
 	ASSERT_TRUE(mm != NULL);
 	ASSERT_EQ(populate(mm), 0);
