@@ -72,7 +72,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	decode_input(data, size, &r);
 	r.settings = settings;
-	st.replay = &r.sched;
+	if (r.pct.on) {
+		st.kind = STRAT_PCT;
+		st.seed = r.pct.seed;
+		st.depth = r.pct.depth;
+		st.est_steps = r.pct.est_steps;
+	} else {
+		st.replay = &r.sched;
+	}
 	if (run_program(&r.prog, &r.settings, &st, NULL, &res)) {
 		fputs(res.report, stderr);
 		fprintf(stderr, "trace: %#018llx\n",

@@ -360,6 +360,23 @@ static int cmd_decode(int argc, char **argv)
 		fprintf(stderr, "migrace: MIGRACE_REVERT: unknown fix\n");
 		return 2;
 	}
+	if (r.pct.on) {
+		/* Run it as the fuzz target did and keep the executed schedule. */
+		static struct run_result res;
+		struct strategy st = {
+			.kind = STRAT_PCT,
+			.seed = r.pct.seed,
+			.depth = r.pct.depth,
+			.est_steps = r.pct.est_steps,
+		};
+
+		run_program(&r.prog, &r.settings, &st, NULL, &res);
+		r.sched = res.executed;
+		if (res.bug)
+			snprintf(r.title, sizeof(r.title), "%s", res.title);
+		r.trace_hash = res.trace_hash;
+		r.has_hash = true;
+	}
 	if (repro_save(o.out, &r)) {
 		fprintf(stderr, "migrace: cannot write %s\n", o.out);
 		return 2;

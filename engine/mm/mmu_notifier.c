@@ -84,8 +84,14 @@ int mmu_interval_notifier_insert(struct mmu_interval_notifier *sub,
 	sub->last = start + length - 1;
 	sub->ops = ops;
 	sub->mm = mm;
-	sub->invalidate_seq = subs->invalidate_seq | 1;
-	if (!(subs->invalidate_seq & 1))
+	/*
+	 * Inserted during an invalidation: read_begin() must wait for its
+	 * end (same odd value).  Otherwise any value the idle (even)
+	 * sequence never takes.
+	 */
+	if (subs->invalidate_seq & 1)
+		sub->invalidate_seq = subs->invalidate_seq;
+	else
 		sub->invalidate_seq = subs->invalidate_seq - 1;
 	subs->subs[subs->nr++] = sub;
 	return 0;

@@ -148,11 +148,8 @@ bool __get_page_unless_zero(struct page *page, const char *func)
 
 static void __page_cache_release(struct page *page)
 {
-	if (PageLRU(page)) {
-		extern void lru_del_page(struct page *page);
-
+	if (PageLRU(page))
 		lru_del_page(page);
-	}
 }
 
 void __put_page(struct page *page, const char *func)

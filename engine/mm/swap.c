@@ -98,8 +98,6 @@ void lru_cache_add_inactive_or_unevictable(struct page *page,
 	lru_cache_add(page);
 }
 
-/* Last reference gone: take the page off the LRU before freeing it. */
-void lru_del_page(struct page *page);
 void lru_del_page(struct page *page)
 {
 	spin_lock(&lruvec.lru_lock);

@@ -1,7 +1,11 @@
 /*
  * Fuzzer input -> program and schedule.  The first bytes choose the set-up
- * and each CPU's ops; the rest is a list of schedule segments ("run CPU c
- * for n events"), so the fuzzer steers the interleaving directly.
+ * and each CPU's ops.  Then one byte chooses how the schedule is given:
+ * either a list of segments ("run CPU c for n events / n releases"), so
+ * the fuzzer steers the interleaving directly, or the parameters of one
+ * PCT run (seed, depth, expected length), so it gets PCT's guarantees
+ * while it steers the program.  `migrace decode` runs a PCT input and
+ * writes the schedule it executed.
  */
 #include <migrace/prog.h>
 
@@ -44,6 +48,15 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 								NR_CPUS;
 			op->proc = (b1 & 0x80) ? (b1 >> 4) & 3 : 0;
 		}
+	}
+	b = next(&c);
+	if (b & 1) {
+		r->pct.on = true;
+		r->pct.depth = 2 + (b >> 1) % 3;
+		r->pct.est_steps = 64 * (1 + (u64)(b >> 3));
+		for (int i = 0; i < 4; i++)
+			r->pct.seed = r->pct.seed << 8 | next(&c);
+		return;
 	}
 	while (c.n >= 2 && r->sched.nseg < MAX_SEGS) {
 		u8 b0 = next(&c), b1 = next(&c);

@@ -18,7 +18,6 @@
 #include <migrace/tlb.h>
 #include "../sched/sched_core.h"
 
-void rcu_reset(void);
 
 static struct {
 	const struct program *prog;

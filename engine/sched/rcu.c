@@ -10,7 +10,6 @@
 
 static struct rcu_head *rcu_head_list, **rcu_tail = &rcu_head_list;
 
-void rcu_reset(void);
 void rcu_reset(void)
 {
 	rcu_head_list = NULL;

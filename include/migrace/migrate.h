@@ -73,6 +73,8 @@ void lru_add_drain_cpu(int cpu);
 void lru_add_drain_all(void);
 int isolate_lru_page(struct page *page);
 void putback_lru_page(struct page *page);
+/* The last reference is gone: take the page off the LRU. */
+void lru_del_page(struct page *page);
 void lru_reset(void);
 
 #endif

@@ -80,6 +80,14 @@ struct schedule {
 	struct segment seg[MAX_SEGS];
 };
 
+/* A fuzz input either spells out its schedule or asks for one PCT run. */
+struct fuzz_pct {
+	bool on;
+	u64 seed;
+	int depth;
+	u64 est_steps;
+};
+
 struct repro {
 	struct settings settings;
 	struct program prog;
@@ -87,6 +95,7 @@ struct repro {
 	char title[200];
 	u64 trace_hash;
 	bool has_hash;
+	struct fuzz_pct pct;	/* decode_input() only; never in a file */
 };
 
 const char *op_name(int kind);

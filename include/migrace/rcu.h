@@ -21,5 +21,6 @@ void call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head));
 /* Run the callbacks whose grace period has ended; @all: force (teardown). */
 void rcu_process_callbacks(bool all);
 bool rcu_pending(void);
+void rcu_reset(void);	/* drop every queued callback (new run) */
 
 #endif
