@@ -203,7 +203,7 @@ static int cmd_explore(int argc, char **argv)
 	static struct repro fixed;
 
 	if (!o.runs && !o.budget)
-		o.runs = 100000;
+		o.runs = 1000000;	/* about 15 s */
 	prog_rng.s = o.seed;
 	if (o.program) {
 		char err[256];

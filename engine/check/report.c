@@ -103,6 +103,14 @@ struct dline {
 	char text[COL * 3];
 };
 
+/* A page-table entry event of the reported process (tables know their mm). */
+static bool pte_of_mm(const void *ptep)
+{
+	const struct pte_table *t = pte_table_of(ptep);
+
+	return !R.mm || (!kobj_freed(t) && t->mm == R.mm);
+}
+
 static bool ev_relevant(const struct trace_ev *e, unsigned long page,
 			const void *const *ptls, int nptl)
 {
@@ -117,14 +125,16 @@ static bool ev_relevant(const struct trace_ev *e, unsigned long page,
 				return true;
 		return false;
 	case EV_TLB:
-		if (e->obj != R.mm && e->addr >> PAGE_SHIFT != page >> PAGE_SHIFT)
+		if (R.mm && e->obj != R.mm)
 			return false;
 		if (!strcmp(e->what, "tlb fill"))
 			return (e->addr & PAGE_MASK) == page;
 		return e->val == 0 || (page >= e->addr && page < e->val);
 	case EV_PTE_WRITE:
+		return (e->addr & PAGE_MASK) == page && e->obj &&
+		       pte_of_mm(e->obj);
 	case EV_USER:
-		return (e->addr & PAGE_MASK) == page;
+		return (e->addr & PAGE_MASK) == page && (!R.mm || e->obj == R.mm);
 	default:
 		return false;
 	}
@@ -182,6 +192,7 @@ static size_t render_diagram(char *out, size_t len)
 
 		if ((e->kind == EV_PTE_WRITE || e->kind == EV_PTE_READ) &&
 		    (e->addr & PAGE_MASK) == page && e->obj &&
+		    pte_of_mm(e->obj) &&
 		    strncmp(e->what, "walk", 4) && strncmp(e->what, "hw ", 3) &&
 		    strcmp(e->what, "pmd_populate") && strcmp(e->what, "pmd_clear") &&
 		    strcmp(e->what, "pte_offset_map")) {

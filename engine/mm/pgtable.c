@@ -62,6 +62,7 @@ int pte_alloc(struct mm_struct *mm, pmd_t *pmd)
 	new = kzalloc(sizeof(*new));
 	spin_lock_init(&new->ptl, "ptl");
 	new->addr = pt->addr + (unsigned long)(pmd - pt->pmds) * PMD_SIZE;
+	new->mm = mm;
 	spin_lock(&mm->page_table_lock);
 	if (!pmd->table) {
 		sched_point(EV_PTE_WRITE, "pmd_populate", __func__, pmd,

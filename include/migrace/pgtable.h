@@ -40,6 +40,7 @@ struct pte_table {
 	pte_t ptes[PTRS_PER_PTE];
 	spinlock_t ptl;
 	unsigned long addr;	/* first address mapped */
+	const struct mm_struct *mm;	/* for reports */
 	struct rcu_head rcu;
 };
 
