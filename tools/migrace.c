@@ -147,6 +147,8 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool want_file)
 		return usage("--ops must be 1..16");
 	if (o->depth < 1 || o->depth > 8)
 		return usage("--depth must be 1..8");
+	if (o->set.strict)
+		fprintf(stderr, "migrace: note: --strict (accessed/dirty preservation) has no checks yet\n");
 	return 0;
 }
 

@@ -149,50 +149,6 @@ out:
 	mutex_unlock(&dmirror->mutex);
 }
 
-long dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long start,
-			       unsigned long npages)
-{
-	unsigned long src_pfns[MIGRATE_CHUNK], dst_pfns[MIGRATE_CHUNK];
-	unsigned long end = start + (npages << PAGE_SHIFT), addr, next;
-	struct mm_struct *mm = dmirror->mm;
-	struct migrate_vma args = { 0 };
-	long ret = 0;
-
-	mmap_read_lock(mm);
-	for (addr = start; addr < end; addr = next) {
-		struct vm_area_struct *vma = find_vma(mm, addr);
-		unsigned long seq;
-
-		if (!vma || vma->vm_start > addr ||
-		    !(vma->vm_flags & VM_READ)) {
-			ret = -EINVAL;
-			break;
-		}
-		next = min(end, addr + (MIGRATE_CHUNK << PAGE_SHIFT));
-		if (next > vma->vm_end)
-			next = vma->vm_end;
-
-		args.vma = vma;
-		args.src = src_pfns;
-		args.dst = dst_pfns;
-		args.start = addr;
-		args.end = next;
-		args.pgmap_owner = dmirror->mdevice;
-		args.flags = MIGRATE_VMA_SELECT_SYSTEM;
-		args.fault_page = NULL;
-		seq = mmu_interval_read_begin(&dmirror->notifier);
-		ret = migrate_vma_setup(&args);
-		if (ret)
-			break;
-		dmirror_migrate_alloc_and_copy(&args, dmirror);
-		migrate_vma_pages(&args);
-		dmirror_migrate_finalize_and_map(&args, dmirror, seq);
-		migrate_vma_finalize(&args);
-	}
-	mmap_read_unlock(mm);
-	return ret;
-}
-
 /*
  * The device mirror entry dropped is the one of the mirror that owns the
  * page being migrated: a fault may have found a different device page at
@@ -229,8 +185,13 @@ static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args)
 	return 0;
 }
 
-long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
-			       unsigned long npages)
+/*
+ * Migrate [start, start + npages) chunk by chunk, one VMA at a time, under
+ * the mmap lock held for read, as test_hmm does.  @to_device selects the
+ * direction.
+ */
+static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
+			    unsigned long npages, bool to_device)
 {
 	unsigned long src_pfns[MIGRATE_CHUNK], dst_pfns[MIGRATE_CHUNK];
 	unsigned long end = start + (npages << PAGE_SHIFT), addr, next;
@@ -241,6 +202,7 @@ long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
 	mmap_read_lock(mm);
 	for (addr = start; addr < end; addr = next) {
 		struct vm_area_struct *vma = find_vma(mm, addr);
+		unsigned long seq = 0;
 
 		if (!vma || vma->vm_start > addr ||
 		    !(vma->vm_flags & VM_READ)) {
@@ -257,17 +219,37 @@ long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
 		args.start = addr;
 		args.end = next;
 		args.pgmap_owner = dmirror->mdevice;
-		args.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
+		args.flags = to_device ? MIGRATE_VMA_SELECT_SYSTEM :
+					 MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
 		args.fault_page = NULL;
+		if (to_device)
+			seq = mmu_interval_read_begin(&dmirror->notifier);
 		ret = migrate_vma_setup(&args);
 		if (ret)
 			break;
-		dmirror_devmem_fault_alloc_and_copy(&args);
+		if (to_device)
+			dmirror_migrate_alloc_and_copy(&args, dmirror);
+		else
+			dmirror_devmem_fault_alloc_and_copy(&args);
 		migrate_vma_pages(&args);
+		if (to_device)
+			dmirror_migrate_finalize_and_map(&args, dmirror, seq);
 		migrate_vma_finalize(&args);
 	}
 	mmap_read_unlock(mm);
 	return ret;
+}
+
+long dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long start,
+			       unsigned long npages)
+{
+	return dmirror_migrate(dmirror, start, npages, true);
+}
+
+long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
+			       unsigned long npages)
+{
+	return dmirror_migrate(dmirror, start, npages, false);
 }
 
 /* pgmap->ops->migrate_to_ram(): a CPU touched a device-private entry. */
