@@ -48,6 +48,9 @@ for fix in $fixes; do
 	echo "libFuzzer median time-to-find: $(median < "$tmp/fuzz") s"
 done
 
+echo "== hand-over cost"
+./build/tests/bench_fiber
+
 echo "== throughput on the fixed engine"
 $mg explore --budget 30 --seed 99 | tail -1
 rm -rf "$tmp/corp" && mkdir "$tmp/corp"
