@@ -23,10 +23,10 @@ step() {
 build() { cmake --preset "$1" >/dev/null && cmake --build --preset "$1"; }
 
 fuzz_smoke() {
-	local d
+	local d bin=$1 secs=$2
 	d=$(mktemp -d)
 	mkdir "$d/corpus"
-	(cd "$d" && "$OLDPWD/build-fuzz/fuzz_migrate" -max_total_time=30 \
+	(cd "$d" && "$OLDPWD/$bin" -max_total_time="$secs" \
 		-print_final_stats=1 "$d/corpus" 2>&1 | grep -E '^BUG|stat::|ERROR')
 	local st=${PIPESTATUS[0]}
 	rm -rf "$d"
@@ -70,8 +70,10 @@ step "explore under ASan+UBSan" ./build-asan/migrace explore --runs 20000 --seed
 step "build (tsan)" build tsan
 step "ctest (tsan)" ctest --preset tsan -j2 -E "explore/"
 step "build (fuzz: libFuzzer)" build fuzz
-step "libFuzzer smoke, fixed engine, 30 s" fuzz_smoke
+step "libFuzzer smoke, fixed engine, 30 s" fuzz_smoke build-fuzz/fuzz_migrate 30
 step "libFuzzer finds flush-tlb-under-ptl" fuzz_finds
+step "build (fuzz-asan: libFuzzer + ASan/UBSan)" build fuzz-asan
+step "libFuzzer + ASan/UBSan smoke, fixed engine, 20 s" fuzz_smoke build-fuzz-asan/fuzz_migrate 20
 step "build (afl: AFL++)" build afl
 step "AFL++ smoke, fixed engine, 10 s" afl_smoke
 
