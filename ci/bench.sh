@@ -51,6 +51,9 @@ done
 echo "== hand-over cost"
 ./build/tests/bench_fiber
 
+echo "== controlled-mode overhead"
+./build/tests/bench_overhead
+
 echo "== throughput on the fixed engine"
 $mg explore --budget 30 --seed 99 | tail -1
 rm -rf "$tmp/corp" && mkdir "$tmp/corp"

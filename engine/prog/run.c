@@ -399,8 +399,14 @@ int run_program(const struct program *p, const struct settings *s,
 	if (setjmp(M.jb))
 		goto reported;
 	setup(p);
-	if (sched_run_cpus(cpu_main))
+	if (strat->kind == STRAT_NONE) {
+		for (int c = 0; c < p->ncpus; c++) {
+			current_cpu = &cpus[c];
+			cpu_main(c);
+		}
+	} else if (sched_run_cpus(cpu_main)) {
 		goto reported;
+	}
 	current_cpu = NULL;
 	check_end_state();
 	teardown_and_check_leaks();

@@ -27,7 +27,12 @@ static inline u32 rng_below(struct rng *r, u32 n)
 	return n ? (u32)(rng_next(r) % n) : 0;
 }
 
-enum strategy_kind { STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY };
+/*
+ * STRAT_NONE is the baseline for overhead measurements: no scheduler, no
+ * fibers; each CPU's program runs to completion in turn on the calling
+ * thread and preemption points do nothing.
+ */
+enum strategy_kind { STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY, STRAT_NONE };
 
 struct strategy {
 	int kind;
