@@ -29,12 +29,15 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 	struct cursor c = { data, size };
 	struct program *p = &r->prog;
 	u8 b = next(&c);
+	int hot;
 
 	memset(r, 0, sizeof(*r));
-	p->ncpus = 2 + (b & 1);
+	/* three CPUs in a quarter of the inputs: two are enough for most races */
+	p->ncpus = 2 + ((b & 0x31) == 0x31);
 	p->populate = !(b & 2);
 	p->forked = (b >> 2) & 1;
 	p->warm = (b >> 3) & 1;
+	hot = (b >> 6) % REGION_PAGES;	/* single-page ops mostly hit it */
 	for (int cpu = 0; cpu < p->ncpus; cpu++) {
 		p->nops[cpu] = 1 + next(&c) % FUZZ_MAX_OPS;
 		for (int i = 0; i < p->nops[cpu]; i++) {
@@ -42,7 +45,7 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 			u8 b0 = next(&c), b1 = next(&c);
 
 			op->kind = b0 % NR_OP_KINDS;
-			op->page = (b0 >> 3) % REGION_PAGES;
+			op->page = (b0 & 0x40) ? (b0 >> 3) % REGION_PAGES : hot;
 			op->npages = 1 + b1 % (REGION_PAGES - op->page);
 			op->slot = ((b1 >> 2) & 3) < p->ncpus ? (b1 >> 2) & 3 :
 								NR_CPUS;
