@@ -68,18 +68,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct repro r;
 	static struct run_result res;
-	struct strategy st = { .kind = STRAT_REPLAY };
+	struct strategy st;
 
 	decode_input(data, size, &r);
 	r.settings = settings;
-	if (r.pct.on) {
-		st.kind = STRAT_PCT;
-		st.seed = r.pct.seed;
-		st.depth = r.pct.depth;
-		st.est_steps = r.pct.est_steps;
-	} else {
-		st.replay = &r.sched;
-	}
+	decode_strategy(&r, &st);
 	if (run_program(&r.prog, &r.settings, &st, NULL, &res)) {
 		fputs(res.report, stderr);
 		fprintf(stderr, "trace: %#018llx\n",

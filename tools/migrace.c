@@ -365,13 +365,9 @@ static int cmd_decode(int argc, char **argv)
 	if (r.pct.on) {
 		/* Run it as the fuzz target did and keep the executed schedule. */
 		static struct run_result res;
-		struct strategy st = {
-			.kind = STRAT_PCT,
-			.seed = r.pct.seed,
-			.depth = r.pct.depth,
-			.est_steps = r.pct.est_steps,
-		};
+		struct strategy st;
 
+		decode_strategy(&r, &st);
 		run_program(&r.prog, &r.settings, &st, NULL, &res);
 		r.sched = res.executed;
 		if (res.bug)

@@ -8,6 +8,7 @@
  * writes the schedule it executed.
  */
 #include <migrace/prog.h>
+#include <migrace/run.h>
 
 struct cursor {
 	const u8 *p;
@@ -74,5 +75,19 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 			sg->kind = SEG_STEPS;
 			sg->count = 1 + b1 + ((b0 >> 2) & 3) * 256;
 		}
+	}
+}
+
+void decode_strategy(const struct repro *r, struct strategy *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (r->pct.on) {
+		st->kind = STRAT_PCT;
+		st->seed = r->pct.seed;
+		st->depth = r->pct.depth;
+		st->est_steps = r->pct.est_steps;
+	} else {
+		st->kind = STRAT_REPLAY;
+		st->replay = &r->sched;
 	}
 }

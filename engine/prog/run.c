@@ -297,7 +297,6 @@ static void setup(const struct program *p)
 						c, false, &v))
 					report_bug(NULL, 0, "set-up: load failed");
 			}
-			lru_add_drain();
 		}
 	}
 	current_cpu = NULL;
@@ -410,20 +409,16 @@ int run_program(const struct program *p, const struct settings *s,
 	current_cpu = NULL;
 	check_end_state();
 	teardown_and_check_leaks();
-	res->trace_hash = sched_hash();
-	res->steps = sched_steps();
-	res->sync_steps = sched_sync_steps();
-	sched_end();
-	jb_armed = false;
-	return 0;
+	goto out;
 
 reported:
-	jb_armed = false;
 	current_cpu = NULL;
+	report_finish(res, NULL);
+out:
+	jb_armed = false;
 	res->trace_hash = sched_hash();
 	res->steps = sched_steps();
 	res->sync_steps = sched_sync_steps();
-	report_finish(res, NULL);
 	sched_end();
-	return 1;
+	return res->bug;
 }

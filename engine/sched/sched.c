@@ -357,11 +357,10 @@ void sched_point(enum ev_kind kind, const char *what, const char *func,
 		return;
 	if (!S.v[S.cur].fresh) {
 		next = pick(S.cur);
-		S.yielding = false;	/* a yield is one decision, not a state */
 		if (next != S.cur && next >= 0)
 			switch_to(next, false);
 	}
-	S.yielding = false;
+	S.yielding = false;	/* a yield is one decision, not a state */
 	trace_add(kind, what, func, obj, addr, val);
 	if (S.step > MAX_STEPS)
 		report_bug(NULL, 0,

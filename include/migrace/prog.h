@@ -115,5 +115,8 @@ int repro_save(const char *path, const struct repro *r);
 
 /* Fuzzer bytes -> program + schedule (fuzz/ and `migrace decode`). */
 void decode_input(const u8 *data, size_t size, struct repro *r);
+/* The strategy a decoded input runs under: its PCT run, or its segments. */
+struct strategy;
+void decode_strategy(const struct repro *r, struct strategy *st);
 
 #endif
