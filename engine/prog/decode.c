@@ -43,7 +43,7 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 		p->nops[cpu] = 1 + next(&c) % FUZZ_MAX_OPS;
 		for (int i = 0; i < p->nops[cpu]; i++) {
 			struct op *op = &p->ops[cpu][i];
-			u8 b0 = next(&c), b1 = next(&c);
+			u8 b0 = next(&c), b1 = next(&c), b2 = next(&c);
 
 			op->kind = b0 % NR_OP_KINDS;
 			op->page = (b0 & 0x40) ? (b0 >> 3) % REGION_PAGES : hot;
@@ -51,6 +51,12 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 			op->slot = ((b1 >> 2) & 3) < p->ncpus ? (b1 >> 2) & 3 :
 								NR_CPUS;
 			op->proc = (b1 & 0x80) ? (b1 >> 4) & 3 : 0;
+			op->advice = op_advices[b2 % NR_ADVICES];
+			/* the driver's choices, one bit per page of the op */
+			op->decline = (b2 & 0x10) ? (b2 >> 2) & 3 : 0;
+			op->failcopy = (b2 & 0x20) ? (b2 >> 6) & 3 : 0;
+			op->decline &= (1u << op->npages) - 1;
+			op->failcopy &= (1u << op->npages) - 1;
 		}
 	}
 	b = next(&c);

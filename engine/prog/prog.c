@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 
+#include <migrace/mm.h>
 #include <migrace/prog.h>
 #include <migrace/run.h>
 
@@ -18,7 +19,27 @@ static const char *const op_names[NR_OP_KINDS] = {
 	[OP_FORK] = "fork",
 	[OP_MIGRATE_TO_DEVICE] = "migrate_to_device",
 	[OP_MIGRATE_TO_SYSTEM] = "migrate_to_system",
+	[OP_RECLAIM] = "reclaim",
 };
+
+const int op_advices[NR_ADVICES] = {
+	MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT,
+};
+
+const char *advice_name(int advice)
+{
+	switch (advice) {
+	case MADV_DONTNEED:
+		return "MADV_DONTNEED";
+	case MADV_FREE:
+		return "MADV_FREE";
+	case MADV_COLD:
+		return "MADV_COLD";
+	case MADV_PAGEOUT:
+		return "MADV_PAGEOUT";
+	}
+	return NULL;
+}
 
 const char *op_name(int kind)
 {
@@ -46,15 +67,24 @@ void op_format(const struct op *op, char *buf, size_t len)
 		n = snprintf(buf, len, "write(p%d)", op->page);
 		break;
 	case OP_MADVISE:
-		n = snprintf(buf, len, "madvise(p%d, %d, MADV_DONTNEED)",
-			     op->page, op->npages);
+		n = snprintf(buf, len, "madvise(p%d, %d, %s)", op->page,
+			     op->npages, advice_name(op->advice) ?: "?");
 		break;
 	case OP_FORK:
-		n = snprintf(buf, len, "fork()");
+	case OP_RECLAIM:
+		n = snprintf(buf, len, "%s()", op_name(op->kind));
 		break;
 	default:
-		n = snprintf(buf, len, "%s(p%d, %d)", op_name(op->kind),
+		n = snprintf(buf, len, "%s(p%d, %d", op_name(op->kind),
 			     op->page, op->npages);
+		if (n > 0 && (size_t)n < len && op->decline)
+			n += snprintf(buf + n, len - n, ", decline %#x",
+				      op->decline);
+		if (n > 0 && (size_t)n < len && op->failcopy)
+			n += snprintf(buf + n, len - n, ", failcopy %#x",
+				      op->failcopy);
+		if (n > 0 && (size_t)n < len)
+			n += snprintf(buf + n, len - n, ")");
 	}
 	if (op->proc && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - n, " @%d", op->proc);
@@ -64,6 +94,7 @@ static const int weights[NR_OP_KINDS] = {
 	[OP_READ] = 4,	 [OP_WRITE] = 3,  [OP_MMAP] = 1,
 	[OP_MUNMAP] = 1, [OP_MADVISE] = 2, [OP_FORK] = 1,
 	[OP_MIGRATE_TO_DEVICE] = 3, [OP_MIGRATE_TO_SYSTEM] = 2,
+	[OP_RECLAIM] = 2,
 };
 
 void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
@@ -106,6 +137,12 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 			op->slot = rng_below(r, 2) ? NR_CPUS :
 						     rng_below(r, ncpus);
 			op->proc = rng_below(r, 3) ? 0 : rng_below(r, procs);
+			op->advice = op_advices[rng_below(r, NR_ADVICES)];
+			/* A driver mostly migrates what it is offered. */
+			if (!rng_below(r, 4))
+				op->decline = rng_below(r, 1u << op->npages);
+			if (!rng_below(r, 4))
+				op->failcopy = rng_below(r, 1u << op->npages);
 			if (k == OP_FORK && procs < MAX_PROCS)
 				procs++;
 		}

@@ -86,8 +86,20 @@ static int parse_op(char *s, struct op *op, char *err, size_t elen, int line)
 			a[na++] = atoi(tok + 1);
 		else if (!strncmp(tok, "slot", 4))
 			op->slot = (u8)atoi(tok + 4);
-		else if (!strcmp(tok, "MADV_DONTNEED"))
-			op->advice = 4;
+		else if (!strncmp(tok, "MADV_", 5)) {
+			int a;
+
+			for (a = 0; a < NR_ADVICES; a++)
+				if (!strcmp(tok, advice_name(op_advices[a])))
+					break;
+			if (a == NR_ADVICES)
+				return fail(err, elen, line, "unknown advice",
+					    tok);
+			op->advice = (u8)op_advices[a];
+		} else if (!strncmp(tok, "decline", 7))
+			op->decline = (u8)strtoul(tok + 7, NULL, 0);
+		else if (!strncmp(tok, "failcopy", 8))
+			op->failcopy = (u8)strtoul(tok + 8, NULL, 0);
 		else if (isdigit((unsigned char)tok[0]))
 			a[na++] = atoi(tok);
 		else
@@ -95,7 +107,9 @@ static int parse_op(char *s, struct op *op, char *err, size_t elen, int line)
 		if (na == 3)
 			break;
 	}
-	if (k != OP_FORK) {
+	if (k == OP_MADVISE && !op->advice)
+		return fail(err, elen, line, "madvise needs an advice", name);
+	if (k != OP_FORK && k != OP_RECLAIM) {
 		if (na < 1 || a[0] >= REGION_PAGES)
 			return fail(err, elen, line, "bad page", name);
 		op->page = (u8)a[0];

@@ -213,7 +213,12 @@ static void exec_op(int cpu, int i)
 		do_write(mm, op, cpu);
 		break;
 	case OP_MADVISE:
-		do_madvise_op(mm, op, "madvise(MADV_DONTNEED)");
+		if (op->advice == MADV_DONTNEED)
+			do_madvise_op(mm, op, "madvise(MADV_DONTNEED)");
+		else
+			do_madvise(mm, addr, len, op->advice, NULL);
+		break;
+	case OP_RECLAIM:
 		break;
 	case OP_MUNMAP:
 		h = oracle_op_begin(op->proc, op->page, op->npages, 0,

@@ -187,6 +187,9 @@ void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm,
 
 /* ---- syscalls ---- */
 #define MADV_DONTNEED 4
+#define MADV_FREE 8
+#define MADV_COLD 20
+#define MADV_PAGEOUT 21
 
 long do_mmap_fixed(struct mm_struct *mm, unsigned long addr,
 		   unsigned long len, unsigned long vm_flags);

@@ -25,8 +25,14 @@ enum op_kind {
 	OP_FORK,
 	OP_MIGRATE_TO_DEVICE,
 	OP_MIGRATE_TO_SYSTEM,
+	OP_RECLAIM,
 	NR_OP_KINDS
 };
+
+/* madvise(): the advice is the kernel's MADV_* number. */
+#define NR_ADVICES 4
+extern const int op_advices[NR_ADVICES];
+const char *advice_name(int advice);
 
 struct op {
 	u8 kind;
@@ -34,7 +40,14 @@ struct op {
 	u8 npages;
 	u8 slot;	/* read: which CPU's slot */
 	u8 proc;	/* process: 0 the first, then fork children */
-	u8 advice;
+	u8 advice;	/* madvise: MADV_* */
+	/*
+	 * The driver's legal choices (migrate ops), bit i for page + i:
+	 * entries it declines to migrate, and entries whose copy fails
+	 * after it allocated the destination.
+	 */
+	u8 decline;
+	u8 failcopy;
 };
 
 struct program {
