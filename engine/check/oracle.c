@@ -6,7 +6,13 @@
  * (value VAL_UNMAPPED: the load must fault).  A load may return the value
  * of any operation still in progress, or of any completed one that no
  * later-starting completed operation has overwritten.  Migration, COW,
- * faults and fork must be invisible.  Nothing here knows about any fix.
+ * faults, swap, reclaim and fork must be invisible.
+ *
+ * MADV_FREE is a store of 0 that may or may not happen, at any time until
+ * the page is written again (reclaim may discard a clean lazily-freed
+ * page): a "maybe" operation that stays in progress until a write to the
+ * page completes, and that never overwrites the values before it.
+ * Nothing here knows about any fix.
  */
 #include <stdio.h>
 
@@ -22,6 +28,7 @@ struct oop {
 	u64 value;
 	u64 start, end;	/* end == 0: in progress */
 	bool withdrawn;
+	bool maybe;	/* may not happen: overwrites nothing */
 	int orig;	/* fork copy: the parent's op, or -1 */
 	const char *what;	/* the program op, for the report title */
 };
@@ -38,6 +45,7 @@ static struct {
 	struct reg regs[ORACLE_PROCS][REGION_PAGES][PAGE_SLOTS];
 	int pages, slots;
 	unsigned int forking[ORACLE_PROCS];	/* children being forked from it */
+	int lazyfree[ORACLE_PROCS][REGION_PAGES];	/* open MADV_FREE op + 1 */
 	u64 clock;
 } O;
 
@@ -63,6 +71,7 @@ static int new_op(u64 value, u64 start, u64 end, int orig, const char *what)
 	o->start = start;
 	o->end = end;
 	o->withdrawn = false;
+	o->maybe = false;
 	o->orig = orig;
 	o->what = what;
 	return O.nops++;
@@ -90,6 +99,7 @@ void oracle_reset(int region_pages, int nslots, bool mapped, bool populate)
 	O.pages = region_pages;
 	O.slots = nslots;
 	memset(O.regs, 0, sizeof(O.regs));
+	memset(O.lazyfree, 0, sizeof(O.lazyfree));
 	for (int p = 0; p < ORACLE_PROCS; p++) {
 		O.forking[p] = 0;
 		for (int pg = 0; pg < region_pages; pg++)
@@ -107,11 +117,26 @@ void oracle_reset(int region_pages, int nslots, bool mapped, bool populate)
 	O.clock = 2;
 }
 
+static void lazyfree_end(int proc, int page)
+{
+	int h = O.lazyfree[proc][page] - 1;
+
+	if (h >= 0) {
+		O.ops[h].end = now();
+		O.lazyfree[proc][page] = 0;
+	}
+}
+
 int oracle_op_begin(int proc, int page, int npages, int slot_lo, int slot_hi,
 		    u64 value, const char *what)
 {
 	u64 t = now();
 	int op = new_op(value, t, 0, -1, what);
+
+	/* An op over the whole page replaces what MADV_FREE may do. */
+	if (slot_lo == 0 && slot_hi == O.slots - 1)
+		for (int pg = page; pg < page + npages && pg < O.pages; pg++)
+			lazyfree_end(proc, pg);
 	for (int pg = page; pg < page + npages && pg < O.pages; pg++)
 		for (int s = slot_lo; s <= slot_hi; s++) {
 			reg_add(&O.regs[proc][pg][s], op);
@@ -140,8 +165,8 @@ static void reg_prune(struct reg *r, int op)
 		 * b completed and started after a completed: a is gone.  A
 		 * withdrawn b never happened and overwrites nothing.
 		 */
-		if (r->cand[i] != op && !b->withdrawn && a->end &&
-		    a->end < b->start)
+		if (r->cand[i] != op && !b->withdrawn && !b->maybe &&
+		    a->end && a->end < b->start)
 			continue;
 		if (r->cand[i] == op && b->withdrawn)
 			continue;
@@ -229,6 +254,26 @@ void oracle_check_read(const struct mm_struct *mm, int proc, int page,
 	report_bug(mm, addr, "memory corruption: wrong value read at %#lx", addr);
 }
 
+int oracle_lazyfree_begin(int proc, int page, const char *what)
+{
+	int op;
+
+	if (page >= O.pages)
+		return -1;
+	lazyfree_end(proc, page);
+	op = oracle_op_begin(proc, page, 1, 0, O.slots - 1, 0, what);
+	if (op >= 0) {
+		O.ops[op].maybe = true;
+		O.lazyfree[proc][page] = op + 1;
+	}
+	return op;
+}
+
+void oracle_page_written(int proc, int page)
+{
+	lazyfree_end(proc, page);
+}
+
 void oracle_fork_begin(int parent, int child)
 {
 	u64 t = now();
@@ -244,8 +289,12 @@ void oracle_fork_begin(int parent, int child)
 			for (int i = 0; i < src->n; i++) {
 				const struct oop *o = &O.ops[src->cand[i]];
 
-				reg_add(dst, new_op(o->value, o->start, o->end,
-						    src->cand[i], o->what));
+				int c = new_op(o->value, o->start, o->end,
+					       src->cand[i], o->what);
+
+				if (c >= 0)
+					O.ops[c].maybe = o->maybe;
+				reg_add(dst, c);
 			}
 		}
 	(void)t;

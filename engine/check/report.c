@@ -25,7 +25,13 @@ static struct {
 	unsigned long addr;
 	int cpu;
 	char access_note[96];	/* what the offending access saw */
+	const struct page *page;	/* its flag/refcount events are kept */
 } R;
+
+void report_page(const struct page *page)
+{
+	R.page = page;
+}
 
 void report_access_note(const char *fmt, ...)
 {
@@ -40,6 +46,7 @@ void report_begin_run(void)
 {
 	R.pending = false;
 	R.access_note[0] = 0;
+	R.page = NULL;
 	R.dlen = 0;
 	R.details[0] = 0;
 }
@@ -135,6 +142,9 @@ static bool ev_relevant(const struct trace_ev *e, unsigned long page,
 		       pte_of_mm(e->obj);
 	case EV_USER:
 		return (e->addr & PAGE_MASK) == page && (!R.mm || e->obj == R.mm);
+	case EV_ATOMIC:
+	case EV_NOTE:
+		return R.page && e->obj == R.page;
 	default:
 		return false;
 	}

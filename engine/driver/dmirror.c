@@ -90,8 +90,38 @@ static void dmirror_devmem_free(struct page *page)
 	spin_unlock(&mdevice->lock);
 }
 
+/* The driver's choices for one chunk of an op (see dmirror.h). */
+struct dmirror_choice {
+	unsigned long op_start;
+	unsigned int decline, failcopy;
+};
+
+static bool choice_bit(unsigned int mask, const struct dmirror_choice *c,
+		       unsigned long addr)
+{
+	return (mask >> ((addr - c->op_start) >> PAGE_SHIFT)) & 1;
+}
+
+static bool declines(const struct dmirror_choice *c, unsigned long addr)
+{
+	return c && choice_bit(c->decline, c, addr);
+}
+
+static bool copy_fails(const struct dmirror_choice *c, unsigned long addr)
+{
+	return c && choice_bit(c->failcopy, c, addr);
+}
+
+/* A copy failed after the destination was allocated: give it back. */
+static void dmirror_free_dst(struct page *dpage)
+{
+	unlock_page(dpage);
+	put_page(dpage);
+}
+
 static void dmirror_migrate_alloc_and_copy(struct migrate_vma *args,
-					   struct dmirror *dmirror)
+					   struct dmirror *dmirror,
+					   const struct dmirror_choice *c)
 {
 	const unsigned long *src = args->src;
 	unsigned long *dst = args->dst;
@@ -102,6 +132,8 @@ static void dmirror_migrate_alloc_and_copy(struct migrate_vma *args,
 
 		if (!(*src & MIGRATE_PFN_MIGRATE))
 			continue;
+		if (declines(c, addr))
+			continue;	/* the driver does not want it */
 		/*
 		 * Note that spage might be NULL which is OK since it is an
 		 * unallocated pte_none() or read-only zero page.
@@ -112,6 +144,10 @@ static void dmirror_migrate_alloc_and_copy(struct migrate_vma *args,
 		dpage = dmirror_devmem_alloc_page(dmirror->mdevice);
 		if (!dpage)
 			continue;	/* device memory full: leave it */
+		if (copy_fails(c, addr)) {
+			dmirror_free_dst(dpage);	/* the copy failed */
+			continue;
+		}
 		if (spage)
 			copy_highpage(dpage, spage);
 		else
@@ -154,7 +190,8 @@ out:
  * page being migrated: a fault may have found a different device page at
  * the address than the one it was raised for.
  */
-static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args)
+static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args,
+					       const struct dmirror_choice *c)
 {
 	const unsigned long *src = args->src;
 	unsigned long *dst = args->dst;
@@ -167,6 +204,8 @@ static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args)
 		spage = migrate_pfn_to_page(*src);
 		if (!spage || !(*src & MIGRATE_PFN_MIGRATE))
 			continue;
+		if (declines(c, addr))
+			continue;
 		if (WARN_ON(!is_device_private_page(spage)))
 			continue;
 		dpage = alloc_page();
@@ -177,6 +216,10 @@ static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args)
 		mutex_lock(&dmirror->mutex);
 		dmirror->pt[dpt_index(addr)] = 0;
 		mutex_unlock(&dmirror->mutex);
+		if (copy_fails(c, addr)) {
+			dmirror_free_dst(dpage);	/* the copy failed */
+			continue;
+		}
 		copy_highpage(dpage, spage);
 		*dst = migrate_pfn(page_to_pfn(dpage));
 		if (*src & MIGRATE_PFN_WRITE)
@@ -191,7 +234,8 @@ static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args)
  * direction.
  */
 static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
-			    unsigned long npages, bool to_device)
+			    unsigned long npages, bool to_device,
+			    const struct dmirror_choice *c)
 {
 	unsigned long src_pfns[MIGRATE_CHUNK], dst_pfns[MIGRATE_CHUNK];
 	unsigned long end = start + (npages << PAGE_SHIFT), addr, next;
@@ -228,9 +272,9 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 		if (ret)
 			break;
 		if (to_device)
-			dmirror_migrate_alloc_and_copy(&args, dmirror);
+			dmirror_migrate_alloc_and_copy(&args, dmirror, c);
 		else
-			dmirror_devmem_fault_alloc_and_copy(&args);
+			dmirror_devmem_fault_alloc_and_copy(&args, c);
 		migrate_vma_pages(&args);
 		if (to_device)
 			dmirror_migrate_finalize_and_map(&args, dmirror, seq);
@@ -241,15 +285,21 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 }
 
 long dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long start,
-			       unsigned long npages)
+			       unsigned long npages, unsigned int decline,
+			       unsigned int failcopy)
 {
-	return dmirror_migrate(dmirror, start, npages, true);
+	struct dmirror_choice c = { start, decline, failcopy };
+
+	return dmirror_migrate(dmirror, start, npages, true, &c);
 }
 
 long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
-			       unsigned long npages)
+			       unsigned long npages, unsigned int decline,
+			       unsigned int failcopy)
 {
-	return dmirror_migrate(dmirror, start, npages, false);
+	struct dmirror_choice c = { start, decline, failcopy };
+
+	return dmirror_migrate(dmirror, start, npages, false, &c);
 }
 
 /* pgmap->ops->migrate_to_ram(): a CPU touched a device-private entry. */
@@ -274,7 +324,7 @@ static int dmirror_devmem_fault(struct vm_fault *vmf)
 
 	if (migrate_vma_setup(&args))
 		return VM_FAULT_SIGBUS;
-	dmirror_devmem_fault_alloc_and_copy(&args);
+	dmirror_devmem_fault_alloc_and_copy(&args, NULL);
 	migrate_vma_pages(&args);
 	/*
 	 * No device finalize step is needed since

@@ -11,6 +11,12 @@ const struct fix_info fix_table[NR_FIXES] = {
 	[FIX_FLUSH_TLB_UNDER_PTL] = {
 		FIX_FLUSH_TLB_UNDER_PTL, "flush-tlb-under-ptl", "2022-09-11",
 		"mm/migrate_device.c: flush TLB while holding PTL" },
+	[FIX_COPY_DIRTY_BIT] = {
+		FIX_COPY_DIRTY_BIT, "copy-dirty-bit", "2022-09-11",
+		"mm/migrate_device.c: copy pte dirty bit to page" },
+	[FIX_YOUNG_DIRTY_ENTRY] = {
+		FIX_YOUNG_DIRTY_ENTRY, "young-dirty-entry", "2022-09-26",
+		"mm: remember young/dirty bit for page migrations" },
 };
 
 unsigned long fixes_reverted;

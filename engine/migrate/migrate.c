@@ -2,8 +2,12 @@
 /*
  * mm/migrate.c (the parts migrate_device.c uses), Linux 6.0-6.1:
  * remove_migration_ptes(), migrate_folio(), migration_entry_wait().
+ *
+ * Fix switches here: young-dirty-entry (remove_migration_pte()).
  */
 #include <migrace/check.h>
+#include <migrace/fixes.h>
+#include <migrace/swap.h>
 #include <migrace/memremap.h>
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
@@ -42,13 +46,23 @@ static bool remove_migration_pte(struct folio *folio,
 		goto unlock;
 	entry = pte_to_swp_entry(orig);
 	if (!is_migration_entry(entry) ||
-	    swp_offset(entry) != page_to_pfn(&src->page))
+	    swp_offset_pfn(entry) != page_to_pfn(&src->page))
 		goto unlock;
 
 	folio_get(folio);
-	pte = pte_mkold(mk_pte(new, READ_ONCE(vma->vm_page_prot)));
+	pte = mk_pte(new, READ_ONCE(vma->vm_page_prot));
 	if (pte_swp_soft_dirty(orig))
-		pte = __pte(pte_val(pte) | _PAGE_SOFT_DIRTY);
+		pte = pte_mksoft_dirty(pte);
+	if (fix_enabled(FIX_YOUNG_DIRTY_ENTRY)) {
+		/* x86's vm_page_prot has _PAGE_ACCESSED; the emulated one not */
+		pte = pte_mkyoung(pte);
+		if (!is_migration_entry_young(entry))
+			pte = pte_mkold(pte);
+		if (folio_test_dirty(folio) && is_migration_entry_dirty(entry))
+			pte = pte_mkdirty(pte);
+	} else {
+		pte = pte_mkold(pte);
+	}
 	if (is_writable_migration_entry(entry))
 		pte = maybe_mkwrite(pte, vma);
 	else if (pte_swp_uffd_wp(orig))
@@ -130,19 +144,30 @@ out:
 
 static int folio_expected_refs(void *mapping, struct folio *folio)
 {
-	(void)folio;
-	return 1 + (mapping ? 1 : 0);
+	int refs = 1;
+
+	if (!mapping)
+		return refs;
+	refs += 1;	/* the mapping's (swap cache's) reference */
+	if (page_has_private(&folio->page))
+		refs++;
+	return refs;
 }
 
 /*
- * Replace the page in the mapping.  Anonymous pages without a swap cache
- * have no mapping: only the reference count must be exactly what the
- * migration holds.
+ * Replace the page in the mapping.
+ *
+ * The number of remaining references must be:
+ * 1 for anonymous pages without a mapping
+ * 2 for pages with a mapping
+ * 3 for pages with a mapping and PagePrivate/PagePrivate2 set.
  */
 static int folio_migrate_mapping(void *mapping, struct folio *newfolio,
 				 struct folio *folio, int extra_count)
 {
 	int expected_count = folio_expected_refs(mapping, folio) + extra_count;
+	swp_entry_t entry;
+	bool dirty;
 
 	if (!mapping) {
 		/* Anonymous page without mapping */
@@ -155,7 +180,48 @@ static int folio_migrate_mapping(void *mapping, struct folio *newfolio,
 			SetPageSwapBacked(&newfolio->page);
 		return MIGRATEPAGE_SUCCESS;
 	}
-	return -EAGAIN;	/* file and swap-cache pages: not emulated yet */
+	if (mapping != &swapper_space)
+		return -EAGAIN;	/* no file pages in the emulation */
+
+	entry.val = page_private(&folio->page);
+	swap_cache_lock();
+	if (!folio_ref_freeze(folio, expected_count)) {
+		swap_cache_unlock();
+		return -EAGAIN;
+	}
+	if (lookup_swap_cache_locked(entry) != &folio->page) {
+		folio_ref_unfreeze(folio, expected_count);
+		swap_cache_unlock();
+		return -EAGAIN;
+	}
+
+	/*
+	 * Now we know that no one else is looking at the folio:
+	 * no turning back from here.
+	 */
+	newfolio->page.index = folio->page.index;
+	WRITE_ONCE(newfolio->page.mapping, folio->page.mapping);
+	folio_ref_add(newfolio, 1); /* add cache reference */
+	SetPageSwapBacked(&newfolio->page);
+	SetPageSwapCache(&newfolio->page);
+	WRITE_ONCE(newfolio->page.private, entry.val);
+
+	/* Move dirty while page refs frozen and newpage not yet exposed */
+	dirty = folio_test_dirty(folio);
+	if (dirty) {
+		ClearPageDirty(&folio->page);
+		SetPageDirty(&newfolio->page);
+	}
+	swap_cache_replace_locked(entry, &newfolio->page);
+
+	/*
+	 * Drop cache reference from old page by unfreezing
+	 * to one less reference.
+	 * We know this isn't the last reference.
+	 */
+	folio_ref_unfreeze(folio, expected_count - 1);
+	swap_cache_unlock();
+	return MIGRATEPAGE_SUCCESS;
 }
 
 static void folio_migrate_flags(struct folio *newfolio, struct folio *folio)
@@ -168,6 +234,9 @@ static void folio_migrate_flags(struct folio *newfolio, struct folio *folio)
 		SetPageUptodate(&newfolio->page);
 	if (folio_test_active(folio))
 		SetPageActive(&newfolio->page);
+	if (folio_test_swapcache(folio))
+		ClearPageSwapCache(&folio->page);
+	WRITE_ONCE(folio->page.private, 0);
 }
 
 int migrate_folio_extra(void *mapping, struct folio *dst, struct folio *src,

@@ -1,8 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Device Memory Migration functionality: mm/migrate_device.c as of Linux
- * 6.0, with the fixes of the 2022 commit log applied (the fix registry
- * keeps the version before each revertible fix next to the fixed one).
+ * 6.0-6.1.
+ *
+ * Fix switches (both versions side by side, chosen at run time with
+ * --revert; see engine/migrate/fixes.c):
+ *   flush-tlb-under-ptl  migrate_vma_collect_pmd()
+ *   copy-dirty-bit       migrate_vma_collect_pmd()
+ *   young-dirty-entry    migrate_vma_collect_pmd() (and mm/rmap.c
+ *                        try_to_migrate_one(), mm/migrate.c
+ *                        remove_migration_pte())
+ * Applied in their fixed form only, not yet switches: "add missing
+ * flush_cache_page()", PG_anon_exclusive handling, the fault_page
+ * reference of "fix race when faulting a device private page", and the
+ * cpages count.
  */
 #include <migrace/check.h>
 #include <migrace/fixes.h>
@@ -165,9 +176,11 @@ static int migrate_vma_collect_pmd(pmd_t *pmdp, unsigned long start,
 
 			migrate->cpages++;
 
-			/* Set the dirty flag on the folio now the pte is gone. */
-			if (pte_dirty(pte))
-				folio_mark_dirty(page_folio(page));
+			if (fix_enabled(FIX_COPY_DIRTY_BIT)) {
+				/* Set the dirty flag on the folio now the pte is gone. */
+				if (pte_dirty(pte))
+					folio_mark_dirty(page_folio(page));
+			}
 
 			/* Setup special migration page table entry */
 			if (mpfn & MIGRATE_PFN_WRITE)
@@ -179,6 +192,13 @@ static int migrate_vma_collect_pmd(pmd_t *pmdp, unsigned long start,
 			else
 				entry = make_readable_migration_entry(
 							page_to_pfn(page));
+			if (fix_enabled(FIX_YOUNG_DIRTY_ENTRY) &&
+			    pte_present(pte)) {
+				if (pte_young(pte))
+					entry = make_migration_entry_young(entry);
+				if (pte_dirty(pte))
+					entry = make_migration_entry_dirty(entry);
+			}
 			swp_pte = swp_entry_to_pte(entry);
 			if (pte_present(pte)) {
 				if (pte_soft_dirty(pte))

@@ -9,6 +9,7 @@
 #include <migrace/mm.h>
 #include <migrace/mmu_notifier.h>
 #include <migrace/rmap.h>
+#include <migrace/swap.h>
 #include <migrace/tlb.h>
 
 static inline bool is_cow_mapping(unsigned long flags)
@@ -25,7 +26,14 @@ static void copy_nonpresent_pte(struct mm_struct *dst_mm,
 	swp_entry_t entry = pte_to_swp_entry(pte);
 	struct page *page;
 
-	if (is_migration_entry(entry)) {
+	if (likely(!non_swap_entry(entry))) {
+		swap_duplicate(entry);
+		/* Mark the swap entry as shared. */
+		if (pte_swp_exclusive(ptep_get(src_pte))) {
+			pte = pte_swp_clear_exclusive(ptep_get(src_pte));
+			set_pte_at(src_mm, addr, src_pte, pte);
+		}
+	} else if (is_migration_entry(entry)) {
 		inc_mm_counter(dst_mm);
 		if (!is_readable_migration_entry(entry) &&
 		    is_cow_mapping(vm_flags)) {

@@ -8,6 +8,7 @@
 #include <migrace/mm.h>
 #include <migrace/mmu_notifier.h>
 #include <migrace/rmap.h>
+#include <migrace/swap.h>
 #include <migrace/tlb.h>
 
 struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr,
@@ -190,6 +191,8 @@ static int do_wp_page(struct vm_fault *vmf)
 			goto copy;
 		if (!trylock_page(page))
 			goto copy;
+		if (PageSwapCache(page))
+			try_to_free_swap(page);
 		if (page_count(page) != 1) {
 			unlock_page(page);
 			goto copy;
@@ -207,37 +210,189 @@ copy:
 
 /* ---- non-present entries ---- */
 
+static bool should_try_to_free_swap(struct page *page,
+				    struct vm_area_struct *vma,
+				    unsigned int fault_flags)
+{
+	if (!PageSwapCache(page))
+		return false;
+	if (vm_swap_full())
+		return true;
+	/*
+	 * If we want to map a page that's in the swapcache writable, we
+	 * have to detect via the refcount if we're really the exclusive
+	 * user. Try freeing the swapcache to get rid of the swapcache
+	 * reference only in case it's likely that we'll be the exlusive user.
+	 */
+	return (fault_flags & FAULT_FLAG_WRITE) && page_count(page) == 2;
+}
+
+static int do_wp_page(struct vm_fault *vmf);
+
+/*
+ * We enter with non-exclusive mmap_lock (to exclude vma changes,
+ * but allow concurrent faults), and pte mapped but not yet locked.
+ * We return with pte unmapped and unlocked.
+ *
+ * We return with the mmap_lock locked or unlocked in the same cases
+ * as does filemap_fault().
+ */
 static int do_swap_page(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
+	struct page *page = NULL, *swapcache;
+	int rmap_flags = RMAP_NONE;
+	bool exclusive = false, new_page;
+	swp_entry_t entry;
+	pte_t pte;
 	int ret = 0;
 
-	if (!non_swap_entry(entry))
-		return VM_FAULT_SIGBUS;	/* no swap device yet */
-
-	if (is_migration_entry(entry)) {
-		migration_entry_wait(vma->vm_mm, vmf->pmd, vmf->address);
-	} else if (is_device_private_entry(entry)) {
-		vmf->page = pfn_swap_entry_to_page(entry);
-		vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd,
-					       vmf->address, &vmf->ptl);
-		if (unlikely(!pte_same(ptep_get(vmf->pte), vmf->orig_pte))) {
+	entry = pte_to_swp_entry(vmf->orig_pte);
+	if (unlikely(non_swap_entry(entry))) {
+		if (is_migration_entry(entry)) {
+			migration_entry_wait(vma->vm_mm, vmf->pmd,
+					     vmf->address);
+		} else if (is_device_private_entry(entry)) {
+			vmf->page = pfn_swap_entry_to_page(entry);
+			vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd,
+					vmf->address, &vmf->ptl);
+			if (unlikely(!pte_same(ptep_get(vmf->pte),
+					       vmf->orig_pte))) {
+				pte_unmap_unlock(vmf->pte, vmf->ptl);
+				return 0;
+			}
+			/*
+			 * Get a page reference while we know the page can't be
+			 * freed.
+			 */
+			get_page(vmf->page);
 			pte_unmap_unlock(vmf->pte, vmf->ptl);
-			return 0;
+			check_pgmap_alive(vmf->page->pgmap, "migrate_to_ram");
+			ret = vmf->page->pgmap->ops->migrate_to_ram(vmf);
+			put_page(vmf->page);
+		} else {
+			ret = VM_FAULT_SIGBUS;
 		}
-		/*
-		 * Get a page reference while we know the page can't be
-		 * freed.
-		 */
-		get_page(vmf->page);
-		pte_unmap_unlock(vmf->pte, vmf->ptl);
-		check_pgmap_alive(vmf->page->pgmap, "migrate_to_ram");
-		ret = vmf->page->pgmap->ops->migrate_to_ram(vmf);
-		put_page(vmf->page);
-	} else {
-		ret = VM_FAULT_SIGBUS;
+		return ret;
 	}
+
+	page = lookup_swap_cache(entry);
+	swapcache = page;
+	if (!page) {
+		page = read_swap_cache_async(entry, &new_page);
+		swapcache = page;
+		if (!page) {
+			/*
+			 * Back out if somebody else faulted in this pte
+			 * while we released the pte lock.
+			 */
+			vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd,
+					vmf->address, &vmf->ptl);
+			if (likely(pte_same(ptep_get(vmf->pte),
+					    vmf->orig_pte)))
+				ret = VM_FAULT_OOM;
+			goto unlock;
+		}
+	}
+
+	lock_page(page);
+	/*
+	 * Make sure try_to_free_swap or swapoff did not release the
+	 * swapcache from under us.  The page pin, and pte_same test
+	 * below, are not enough to exclude that.
+	 */
+	if (unlikely(!PageSwapCache(page) ||
+		     page_private(page) != entry.val))
+		goto out_page;
+
+	/*
+	 * Back out if somebody else already faulted in this pte.
+	 */
+	vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, vmf->address,
+				       &vmf->ptl);
+	if (unlikely(!pte_same(ptep_get(vmf->pte), vmf->orig_pte)))
+		goto out_nomap;
+
+	if (unlikely(!PageUptodate(page))) {
+		ret = VM_FAULT_SIGBUS;
+		goto out_nomap;
+	}
+
+	/*
+	 * A swap pte must never point at an anonymous page in the swapcache
+	 * that is PG_anon_exclusive.  Sanity check after taking the PT lock
+	 * and making sure that nobody concurrently faulted in this page and
+	 * set PG_anon_exclusive.
+	 */
+	BUG_ON(PageAnon(page) && PageAnonExclusive(page));
+
+	/*
+	 * Check under PT lock (to protect against concurrent fork() sharing
+	 * the swap entry concurrently) for certainly exclusive pages.
+	 */
+	exclusive = pte_swp_exclusive(vmf->orig_pte);
+
+	/*
+	 * Remove the swap entry and conditionally try to free up the swapcache.
+	 * We're already holding a reference on the page but haven't mapped it
+	 * yet.
+	 */
+	swap_free(entry);
+	if (should_try_to_free_swap(page, vma, vmf->flags))
+		try_to_free_swap(page);
+
+	inc_mm_counter(vma->vm_mm);
+	pte = mk_pte(page, vma->vm_page_prot);
+
+	/*
+	 * Same logic as in do_wp_page(); however, optimize for pages that are
+	 * certainly not shared either because we just allocated them without
+	 * exposing them to the swapcache or because the swap entry indicates
+	 * exclusivity.
+	 */
+	if (exclusive || page_count(page) == 1) {
+		if (vmf->flags & FAULT_FLAG_WRITE) {
+			pte = maybe_mkwrite(pte_mkdirty(pte), vma);
+			vmf->flags &= ~FAULT_FLAG_WRITE;
+		}
+		rmap_flags |= RMAP_EXCLUSIVE;
+	}
+	if (pte_swp_soft_dirty(vmf->orig_pte))
+		pte = pte_mksoft_dirty(pte);
+	if (pte_swp_uffd_wp(vmf->orig_pte)) {
+		pte = pte_mkuffd_wp(pte);
+		pte = pte_wrprotect(pte);
+	}
+	vmf->orig_pte = pte;
+
+	page_add_anon_rmap(page, vma, vmf->address, rmap_flags);
+
+	VM_BUG_ON(!PageAnon(page) ||
+		  (pte_write(pte) && !PageAnonExclusive(page)));
+	set_pte_at(vma->vm_mm, vmf->address, vmf->pte, pte);
+
+	unlock_page(page);
+	(void)swapcache;
+
+	if (vmf->flags & FAULT_FLAG_WRITE) {
+		/* do_wp_page() drops the PTL */
+		ret |= do_wp_page(vmf);
+		if (ret & VM_FAULT_ERROR)
+			ret &= VM_FAULT_ERROR;
+		goto out;
+	}
+
+	/* No need to invalidate - it was non-present before */
+	update_mmu_cache(vma, vmf->address, vmf->pte);
+unlock:
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+out:
+	return ret;
+out_nomap:
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+out_page:
+	unlock_page(page);
+	put_page(page);
 	return ret;
 }
 
@@ -368,6 +523,9 @@ again:
 			put_page(page);
 		} else if (is_migration_entry(entry)) {
 			dec_mm_counter(mm);
+		} else if (!non_swap_entry(entry)) {
+			/* Genuine swap entry, hence a private anon page */
+			free_swap_and_cache(entry);
 		}
 		/* Not present: no TLB can hold it, so no flush is queued. */
 		pte_clear_not_present_full(mm, addr, pte, tlb->fullmm);

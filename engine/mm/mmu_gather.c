@@ -7,6 +7,7 @@
  */
 #include <migrace/check.h>
 #include <migrace/mm.h>
+#include <migrace/swap.h>
 #include <migrace/tlb.h>
 
 void inc_tlb_flush_pending(struct mm_struct *mm)
@@ -97,8 +98,18 @@ void tlb_flush_mmu(struct mmu_gather *tlb)
 	for (int i = 0; i < tlb->nr_tables; i++)
 		call_rcu(&tlb->tables[i]->rcu, pte_table_free_rcu);
 	tlb->nr_tables = 0;
-	for (int i = 0; i < tlb->nr; i++)
-		put_page(tlb->pages[i]);
+	/* free_pages_and_swap_cache() */
+	for (int i = 0; i < tlb->nr; i++) {
+		struct page *page = tlb->pages[i];
+
+		/* free_swap_cache(): if we are the only user, drop the copy */
+		if (PageSwapCache(page) && !page_mapped(page) &&
+		    trylock_page(page)) {
+			try_to_free_swap(page);
+			unlock_page(page);
+		}
+		put_page(page);
+	}
 	tlb->nr = 0;
 }
 

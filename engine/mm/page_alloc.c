@@ -10,6 +10,7 @@
 #include <migrace/memremap.h>
 #include <migrace/migrate.h>
 #include <migrace/page.h>
+#include <migrace/swap.h>
 
 struct page mem_map[MAX_PFN];
 
@@ -178,7 +179,26 @@ void __put_page(struct page *page, const char *func)
 
 /* ---- allocator ---- */
 
+static struct page *get_page_from_freelist(int nid);
+
+/*
+ * __alloc_pages(): the free lists, then direct reclaim once if the
+ * caller may sleep (no spinlock held, interrupts on), as GFP_KERNEL
+ * allocations do.
+ */
 struct page *alloc_page_node(int nid)
+{
+	struct page *page = get_page_from_freelist(nid);
+	struct cpu *c = current_cpu;
+
+	if (page || !c || c->spin_held || c->irqs_off)
+		return page;
+	if (!try_to_free_pages())
+		return NULL;
+	return get_page_from_freelist(nid);
+}
+
+static struct page *get_page_from_freelist(int nid)
 {
 	if (nid < 0)
 		nid = current_cpu ? current_cpu->id % NR_NODES : 0;
@@ -198,6 +218,7 @@ struct page *alloc_page_node(int nid)
 			page->_mapcount = -1;
 			page->mapping = NULL;
 			page->index = 0;
+			page->private = 0;
 			page->_refcount = 1;
 			return page;
 		}
@@ -218,8 +239,12 @@ void free_unref_page(struct page *page)
 	if (__test_page_flag(page, PG_lru) || page->lru_batch_cpu)
 		report_bug(NULL, 0, "page freed while on the LRU: pfn %lu",
 			   page_to_pfn(page));
+	if (__test_page_flag(page, PG_swapcache))
+		report_bug(NULL, 0, "page freed while in the swap cache: pfn %lu",
+			   page_to_pfn(page));
 	page->flags = BIT(PG_buddy);
 	page->mapping = NULL;
+	page->private = 0;
 	for (int s = 0; s < PAGE_SLOTS; s++)
 		page->data[s] = PAGE_POISON;
 	spin_lock(&zones[n].lock);
@@ -240,4 +265,62 @@ void clear_highpage(struct page *page)
 {
 	check_page_alive(page, "clear_highpage");
 	memset(page->data, 0, sizeof(page->data));
+}
+
+void folio_ref_add(struct folio *folio, int nr)
+{
+	sched_point(EV_ATOMIC, "folio_ref_add", __func__, &folio->page,
+		    page_to_pfn(&folio->page), nr);
+	__atomic_add_fetch(&folio->page._refcount, nr, __ATOMIC_ACQ_REL);
+}
+
+void folio_ref_sub(struct folio *folio, int nr)
+{
+	int new;
+
+	sched_point(EV_ATOMIC, "folio_ref_sub", __func__, &folio->page,
+		    page_to_pfn(&folio->page), nr);
+	new = __atomic_sub_fetch(&folio->page._refcount, nr, __ATOMIC_ACQ_REL);
+	if (new <= 0)
+		report_bug(NULL, 0, "refcount %d after folio_ref_sub() on pfn %lu",
+			   new, page_to_pfn(&folio->page));
+}
+
+bool folio_ref_freeze(struct folio *folio, int count)
+{
+	int old = count;
+
+	sched_point(EV_ATOMIC, "folio_ref_freeze", __func__, &folio->page,
+		    page_to_pfn(&folio->page), count);
+	return __atomic_compare_exchange_n(&folio->page._refcount, &old, 0,
+					   false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
+}
+
+void folio_ref_unfreeze(struct folio *folio, int count)
+{
+	sched_point(EV_ATOMIC, "folio_ref_unfreeze", __func__, &folio->page,
+		    page_to_pfn(&folio->page), count);
+	VM_BUG_ON_FOLIO(page_count(&folio->page) != 0, folio);
+	__atomic_store_n(&folio->page._refcount, count, __ATOMIC_RELEASE);
+}
+
+static bool test_and_clear_flag(struct page *page, int bit, const char *what,
+				const char *func)
+{
+	sched_point(EV_ATOMIC, what, func, page, page_to_pfn(page), bit);
+	return __atomic_fetch_and(&page->flags, ~BIT(bit), __ATOMIC_ACQ_REL) &
+	       BIT(bit);
+}
+
+bool folio_test_clear_referenced(struct folio *folio)
+{
+	return test_and_clear_flag(&folio->page, PG_referenced,
+				   "folio_test_clear_referenced", __func__);
+}
+
+bool folio_test_clear_dirty(struct folio *folio)
+{
+	return test_and_clear_flag(&folio->page, PG_dirty,
+				   "folio_test_clear_dirty", __func__);
 }

@@ -143,16 +143,22 @@ void __set_pte_at(struct mm_struct *mm, unsigned long addr, pte_t *ptep,
 	(void)mm;
 	check_pte_table(ptep, "set_pte_at");
 	sched_point(EV_PTE_WRITE, "set_pte_at", func, ptep, addr, pte_val(pte));
-	__atomic_store_n(&ptep->pte, pte_val(pte), __ATOMIC_RELEASE);
+	check_pte_update(ptep, __atomic_exchange_n(&ptep->pte, pte_val(pte),
+						   __ATOMIC_ACQ_REL),
+			 pte_val(pte), addr);
 }
 
 pte_t __ptep_get_and_clear(struct mm_struct *mm, unsigned long addr,
 			   pte_t *ptep, const char *what, const char *func)
 {
+	pte_t old;
+
 	(void)mm;
 	check_pte_table(ptep, what);
 	sched_point(EV_PTE_WRITE, what, func, ptep, addr, 0);
-	return (pte_t){ __atomic_exchange_n(&ptep->pte, 0, __ATOMIC_ACQ_REL) };
+	old.pte = __atomic_exchange_n(&ptep->pte, 0, __ATOMIC_ACQ_REL);
+	check_pte_update(ptep, old.pte, 0, addr);
+	return old;
 }
 
 pte_t __ptep_clear_flush(struct vm_area_struct *vma, unsigned long addr,
@@ -170,10 +176,13 @@ pte_t __ptep_clear_flush(struct vm_area_struct *vma, unsigned long addr,
 void __ptep_set_wrprotect(struct mm_struct *mm, unsigned long addr,
 			  pte_t *ptep, const char *func)
 {
+	u64 old;
+
 	(void)mm;
 	check_pte_table(ptep, "ptep_set_wrprotect");
 	sched_point(EV_PTE_WRITE, "ptep_set_wrprotect", func, ptep, addr, 0);
-	__atomic_and_fetch(&ptep->pte, ~(u64)_PAGE_RW, __ATOMIC_ACQ_REL);
+	old = __atomic_fetch_and(&ptep->pte, ~(u64)_PAGE_RW, __ATOMIC_ACQ_REL);
+	check_pte_update(ptep, old, old & ~(u64)_PAGE_RW, addr);
 }
 
 bool __ptep_cmpxchg(pte_t *ptep, pte_t old, pte_t new, unsigned long addr,
@@ -181,7 +190,9 @@ bool __ptep_cmpxchg(pte_t *ptep, pte_t old, pte_t new, unsigned long addr,
 {
 	check_pte_table(ptep, what);
 	sched_point(EV_PTE_WRITE, what, func, ptep, addr, pte_val(new));
-	return __atomic_compare_exchange_n(&ptep->pte, &old.pte, new.pte,
-					   false, __ATOMIC_ACQ_REL,
-					   __ATOMIC_ACQUIRE);
+	if (!__atomic_compare_exchange_n(&ptep->pte, &old.pte, new.pte, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return false;
+	check_pte_update(ptep, old.pte, new.pte, addr);
+	return true;
 }

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mm/rmap.c: anon_vma chains, anon rmap accounting with
- * PG_anon_exclusive, the rmap walk, and try_to_migrate().
+ * PG_anon_exclusive, the rmap walk, folio_referenced(), try_to_unmap()
+ * and try_to_migrate().
+ *
+ * Fix switches here: young-dirty-entry (try_to_migrate_one()).
  */
 #include <migrace/check.h>
+#include <migrace/fixes.h>
+#include <migrace/swap.h>
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
 #include <migrace/mmu_notifier.h>
@@ -22,16 +27,31 @@ static struct anon_vma *anon_vma_alloc(void)
 
 static void get_anon_vma(struct anon_vma *av)
 {
-	av->refcount++;
+	__atomic_add_fetch(&av->refcount, 1, __ATOMIC_ACQ_REL);
+}
+
+static void anon_vma_free(struct anon_vma *av)
+{
+	/*
+	 * Synchronize against folio_lock_anon_vma_read() such that
+	 * we can safely hold the lock without the anon_vma getting
+	 * freed.
+	 */
+	if (rwsem_is_locked(&av->root->rwsem)) {
+		__down_write(&av->root->rwsem, "anon_vma_lock_write", __func__);
+		__up_write(&av->root->rwsem, "anon_vma_unlock_write", __func__);
+	}
+	/* SLAB_TYPESAFE_BY_RCU: lockless readers may still look at it. */
+	kfree_rcu_typesafe(av);
 }
 
 static void put_anon_vma(struct anon_vma *av)
 {
-	if (--av->refcount > 0)
+	if (__atomic_sub_fetch(&av->refcount, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	if (av->root != av)
 		put_anon_vma(av->root);
-	kfree(av);
+	anon_vma_free(av);
 }
 
 /* Called with the anon_vma root lock held for write. */
@@ -129,9 +149,19 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 static void __page_set_anon_rmap(struct page *page, struct vm_area_struct *vma,
 				 unsigned long address, bool exclusive)
 {
+	struct anon_vma *anon_vma = vma->anon_vma;
+
+	BUG_ON(!anon_vma);
 	if (!PageAnon(page)) {
+		/*
+		 * If the page isn't exclusively mapped into this vma,
+		 * we must use the _oldest_ possible anon_vma for the
+		 * page mapping!
+		 */
+		if (!exclusive)
+			anon_vma = anon_vma->root;
 		WRITE_ONCE(page->mapping,
-			   (void *)((unsigned long)vma->anon_vma |
+			   (void *)((unsigned long)anon_vma |
 				    PAGE_MAPPING_ANON));
 		page->index = linear_page_index(vma, address);
 	}
@@ -222,21 +252,124 @@ void page_move_anon_rmap(struct page *page, struct vm_area_struct *vma)
 
 /* ---- rmap walk ---- */
 
+/*
+ * Similar to folio_get_anon_vma() except it locks the anon_vma.
+ *
+ * Its a little more complex as it tries to keep the fast path to a single
+ * atomic op -- the trylock. If we fail the trylock, we fall back to getting a
+ * reference like with folio_get_anon_vma() and then block on the mutex
+ * on !rwc->try_lock case.
+ */
+struct anon_vma *folio_lock_anon_vma_read(struct folio *folio,
+					  struct rmap_walk_control *rwc)
+{
+	struct anon_vma *anon_vma = NULL, *root_anon_vma;
+	unsigned long anon_mapping;
+
+	rcu_read_lock();
+	anon_mapping = (unsigned long)READ_ONCE(folio->page.mapping);
+	if ((anon_mapping & PAGE_MAPPING_ANON) != PAGE_MAPPING_ANON)
+		goto out;
+	if (!folio_mapped(folio))
+		goto out;
+
+	anon_vma = (struct anon_vma *)(anon_mapping - PAGE_MAPPING_ANON);
+	root_anon_vma = READ_ONCE(anon_vma->root);
+	if (__down_read_trylock(&root_anon_vma->rwsem, "anon_vma_trylock_read",
+				__func__)) {
+		/*
+		 * If the folio is still mapped, then this anon_vma is still
+		 * its anon_vma, and holding the mutex ensures that it will
+		 * not go away, see anon_vma_free().
+		 */
+		if (!folio_mapped(folio)) {
+			__up_read(&root_anon_vma->rwsem, "anon_vma_unlock_read",
+				  __func__);
+			anon_vma = NULL;
+		}
+		goto out;
+	}
+
+	if (rwc && rwc->try_lock) {
+		anon_vma = NULL;
+		rwc->contended = true;
+		goto out;
+	}
+
+	/* trylock failed, we got to sleep */
+	{
+		int old = __atomic_load_n(&anon_vma->refcount,
+					  __ATOMIC_ACQUIRE);
+
+		do {
+			if (!old) {	/* atomic_inc_not_zero() failed */
+				anon_vma = NULL;
+				goto out;
+			}
+		} while (!__atomic_compare_exchange_n(&anon_vma->refcount,
+						      &old, old + 1, false,
+						      __ATOMIC_ACQ_REL,
+						      __ATOMIC_ACQUIRE));
+	}
+
+	if (!folio_mapped(folio)) {
+		rcu_read_unlock();
+		put_anon_vma(anon_vma);
+		return NULL;
+	}
+
+	/* we pinned the anon_vma, its safe to sleep */
+	rcu_read_unlock();
+	__down_read(&anon_vma->root->rwsem, "anon_vma_lock_read", __func__);
+
+	if (__atomic_sub_fetch(&anon_vma->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
+		/*
+		 * Oops, we held the last refcount, release the lock
+		 * and bail -- can't simply use put_anon_vma() because
+		 * we'll deadlock on the anon_vma_lock_write() recursion.
+		 */
+		__up_read(&anon_vma->root->rwsem, "anon_vma_unlock_read",
+			  __func__);
+		if (anon_vma->root != anon_vma)
+			put_anon_vma(anon_vma->root);
+		kfree_rcu_typesafe(anon_vma);
+		anon_vma = NULL;
+	}
+	return anon_vma;
+
+out:
+	rcu_read_unlock();
+	return anon_vma;
+}
+
 static void __rmap_walk(struct folio *folio, struct rmap_walk_control *rwc,
 			bool locked)
 {
 	struct page *page = &folio->page;
-	struct anon_vma *av = page_anon_vma(page);
+	struct anon_vma *av;
 	struct anon_vma_chain *avc;
 
-	if (!av)
-		return;
-	if (kobj_freed(av))
-		report_bug(NULL, 0,
-			   "use-after-free: rmap walk of pfn %lu reached a freed anon_vma",
-			   page_to_pfn(page));
-	if (!locked)
-		__down_read(&av->root->rwsem, "anon_vma_lock_read", __func__);
+	if (!locked && rwc->anon_lock) {
+		/* It checked that the folio is mapped: @av is alive. */
+		av = rwc->anon_lock(folio, rwc);
+		if (!av)
+			return;
+	} else {
+		/*
+		 * Users without mmap_lock are required to take a reference
+		 * count to prevent the anon_vma disappearing.
+		 */
+		av = page_anon_vma(page);
+		if (!av)
+			return;
+		if (kobj_freed(av))
+			report_bug(NULL, 0,
+				   "use-after-free: rmap walk of pfn %lu reached a freed anon_vma",
+				   page_to_pfn(page));
+		if (!locked)
+			__down_read(&av->root->rwsem, "anon_vma_lock_read",
+				    __func__);
+	}
 	list_for_each_entry(avc, &av->chain, same_anon_vma) {
 		struct vm_area_struct *vma = avc->vma;
 		unsigned long address = vma->vm_start +
@@ -245,6 +378,8 @@ static void __rmap_walk(struct folio *folio, struct rmap_walk_control *rwc,
 		if (address < vma->vm_start || address >= vma->vm_end)
 			continue;
 		if (!rwc->rmap_one(folio, vma, address, rwc->arg))
+			break;
+		if (rwc->done && rwc->done(folio))
 			break;
 	}
 	if (!locked)
@@ -341,6 +476,12 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
 			entry = make_readable_exclusive_migration_entry(pfn);
 		else
 			entry = make_readable_migration_entry(pfn);
+		if (fix_enabled(FIX_YOUNG_DIRTY_ENTRY)) {
+			if (pte_young(pteval))
+				entry = make_migration_entry_young(entry);
+			if (pte_dirty(pteval))
+				entry = make_migration_entry_dirty(entry);
+		}
 		swp_pte = swp_entry_to_pte(entry);
 		if (pte_soft_dirty(pteval))
 			swp_pte = pte_swp_mksoft_dirty(swp_pte);
@@ -368,4 +509,231 @@ void try_to_migrate(struct folio *folio, int flags)
 		rmap_walk_locked(folio, &rwc);
 	else
 		rmap_walk(folio, &rwc);
+}
+
+/* ---- reclaim: folio_referenced() and try_to_unmap() ---- */
+
+static int page_not_mapped(struct folio *folio)
+{
+	return !folio_mapped(folio);
+}
+
+/* x86: clearing the accessed bit needs no TLB flush. */
+static bool ptep_clear_flush_young(struct vm_area_struct *vma,
+				   unsigned long address, pte_t *ptep)
+{
+	for (;;) {
+		pte_t pte = ptep_get(ptep);
+
+		if (!pte_young(pte))
+			return false;
+		if (__ptep_cmpxchg(ptep, pte, pte_mkold(pte), address,
+				   "ptep_test_and_clear_young", __func__))
+			return true;
+	}
+}
+
+struct folio_referenced_arg {
+	int mapcount;
+	int referenced;
+	unsigned long vm_flags;
+};
+
+static bool folio_referenced_one(struct folio *folio,
+				 struct vm_area_struct *vma,
+				 unsigned long address, void *arg)
+{
+	struct folio_referenced_arg *pra = arg;
+	unsigned long pfn = page_to_pfn(&folio->page);
+	int referenced = 0;
+	spinlock_t *ptl;
+	pte_t *ptep;
+
+	ptep = pvmw_map_lock(vma, address, &ptl);
+	if (!ptep)
+		return true;
+	if (pte_present(ptep_get(ptep)) && pte_pfn(ptep_get(ptep)) == pfn) {
+		if (ptep_clear_flush_young(vma, address, ptep))
+			referenced++;
+		pra->mapcount--;
+	}
+	pte_unmap_unlock(ptep, ptl);
+
+	if (referenced) {
+		pra->referenced++;
+		pra->vm_flags |= vma->vm_flags;
+	}
+	if (!pra->mapcount)
+		return false; /* To break the loop */
+	return true;
+}
+
+/**
+ * folio_referenced() - Test if the folio was referenced.
+ * @folio: The folio to test.
+ * @is_locked: Caller holds lock on the folio.
+ * @vm_flags: A combination of all the vma->vm_flags which referenced the folio.
+ *
+ * Quick test_and_clear_referenced for all mappings of a folio,
+ *
+ * Return: The number of mappings which referenced the folio. Return -1 if
+ * the function bailed out due to rmap lock contention.
+ */
+int folio_referenced(struct folio *folio, int is_locked,
+		     unsigned long *vm_flags)
+{
+	struct folio_referenced_arg pra = {
+		.mapcount = page_mapcount(&folio->page),
+	};
+	struct rmap_walk_control rwc = {
+		.rmap_one = folio_referenced_one,
+		.arg = (void *)&pra,
+		.anon_lock = folio_lock_anon_vma_read,
+		.try_lock = true,
+	};
+
+	(void)is_locked;	/* anon folios are walked unlocked */
+	*vm_flags = 0;
+	if (!pra.mapcount)
+		return 0;
+	if (!READ_ONCE(folio->page.mapping))
+		return 0;
+	rmap_walk(folio, &rwc);
+	*vm_flags = pra.vm_flags;
+	return rwc.contended ? -1 : pra.referenced;
+}
+
+/*
+ * @arg: enum ttu_flags will be passed to this argument
+ */
+static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
+			     unsigned long address, void *arg)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *subpage = &folio->page;
+	unsigned long pfn = page_to_pfn(subpage);
+	struct mmu_notifier_range range;
+	bool anon_exclusive, ret = true;
+	spinlock_t *ptl;
+	pte_t *ptep, pteval, swp_pte;
+	swp_entry_t entry;
+
+	(void)arg;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma, mm, address,
+				address + PAGE_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	ptep = pvmw_map_lock(vma, address, &ptl);
+	if (!ptep)
+		goto out;
+	pteval = ptep_get(ptep);
+	if (!pte_present(pteval) || pte_pfn(pteval) != pfn)
+		goto unlock;
+
+	anon_exclusive = folio_test_anon(folio) && PageAnonExclusive(subpage);
+
+	/*
+	 * Nuke the page table entry.  (Linux defers the flush with
+	 * TTU_BATCH_FLUSH when other CPUs may cache the entry; here the
+	 * flush is immediate.)
+	 */
+	flush_cache_page(vma, address, pfn);
+	pteval = ptep_clear_flush(vma, address, ptep);
+
+	/* Set the dirty flag on the folio now the pte is gone. */
+	if (pte_dirty(pteval))
+		folio_mark_dirty(folio);
+
+	entry.val = page_private(subpage);
+	/*
+	 * Store the swap location in the pte.
+	 * See handle_pte_fault() ...
+	 */
+	if (unlikely(folio_test_swapbacked(folio) !=
+		     folio_test_swapcache(folio))) {
+		WARN_ON_ONCE(1);
+		ret = false;
+		goto unlock;
+	}
+
+	/* MADV_FREE page check */
+	if (!folio_test_swapbacked(folio)) {
+		int ref_count, map_count;
+
+		ref_count = folio_ref_count(folio);
+		map_count = page_mapcount(subpage);
+
+		/*
+		 * The only page refs must be one from isolation
+		 * plus the rmap(s) (dropped by discard:).
+		 */
+		if (ref_count == 1 + map_count && !folio_test_dirty(folio)) {
+			dec_mm_counter(mm);
+			goto discard;
+		}
+
+		/*
+		 * If the folio was redirtied, it cannot be
+		 * discarded. Remap the page to page table.
+		 */
+		set_pte_at(mm, address, ptep, pteval);
+		SetPageSwapBacked(subpage);
+		ret = false;
+		goto unlock;
+	}
+
+	if (swap_duplicate(entry) < 0) {
+		set_pte_at(mm, address, ptep, pteval);
+		ret = false;
+		goto unlock;
+	}
+
+	/* See page_try_share_anon_rmap(): clear PTE first. */
+	if (anon_exclusive && page_try_share_anon_rmap(subpage)) {
+		swap_free(entry);
+		set_pte_at(mm, address, ptep, pteval);
+		ret = false;
+		goto unlock;
+	}
+	dec_mm_counter(mm);
+	swp_pte = swp_entry_to_pte(entry);
+	if (anon_exclusive)
+		swp_pte = pte_swp_mkexclusive(swp_pte);
+	if (pte_soft_dirty(pteval))
+		swp_pte = pte_swp_mksoft_dirty(swp_pte);
+	if (pte_uffd_wp(pteval))
+		swp_pte = pte_swp_mkuffd_wp(swp_pte);
+	set_pte_at(mm, address, ptep, swp_pte);
+discard:
+	page_remove_rmap(subpage, vma, false);
+	folio_put(folio);
+unlock:
+	pte_unmap_unlock(ptep, ptl);
+out:
+	mmu_notifier_invalidate_range_end(&range);
+	return ret;
+}
+
+/**
+ * try_to_unmap - Try to remove all page table mappings to a folio.
+ * @folio: The folio to unmap.
+ * @flags: action and flags
+ *
+ * Tries to remove all the page table entries which are mapping this
+ * folio.  It is the caller's responsibility to check if the folio is
+ * still mapped if needed (use TTU_SYNC to prevent accounting races).
+ *
+ * Context: Caller must hold the folio lock.
+ */
+bool try_to_unmap(struct folio *folio, int flags)
+{
+	struct rmap_walk_control rwc = {
+		.rmap_one = try_to_unmap_one,
+		.arg = (void *)(long)flags,
+		.done = page_not_mapped,
+		.anon_lock = folio_lock_anon_vma_read,
+	};
+
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+	rmap_walk(folio, &rwc);
+	return !folio_mapped(folio);
 }

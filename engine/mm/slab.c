@@ -8,6 +8,7 @@
 
 #include <migrace/kernel.h>
 #include <migrace/check.h>
+#include <migrace/rcu.h>
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -35,8 +36,10 @@ struct kobj_hdr {
 	u32 magic;
 	u32 size;
 	u32 freed;
-	u32 pad[13];
+	u32 pad;
+	struct rcu_head rcu;	/* kfree_rcu_typesafe() */
 };
+_Static_assert(sizeof(struct kobj_hdr) == 64, "kobj_hdr keeps alignment");
 
 static _Alignas(64) unsigned char arena[ARENA_SIZE];
 static size_t arena_used;
@@ -77,6 +80,26 @@ void kfree(void *p)
 	h->freed = 1;
 	memset(p, 0x6b, h->size);
 	POISON(p, h->size);
+}
+
+static void kobj_poison_rcu(struct rcu_head *head)
+{
+	struct kobj_hdr *h = container_of(head, struct kobj_hdr, rcu);
+
+	memset(h + 1, 0x6b, h->size);
+	POISON(h + 1, h->size);
+}
+
+void kfree_rcu_typesafe(void *p)
+{
+	struct kobj_hdr *h = hdr_of(p);
+
+	if (h->magic != KOBJ_MAGIC)
+		report_bug(NULL, 0, "kfree of a pointer that is no object");
+	if (h->freed)
+		report_bug(NULL, 0, "double free of a %u-byte object", h->size);
+	h->freed = 1;
+	call_rcu(&h->rcu, kobj_poison_rcu);
 }
 
 bool kobj_freed(const void *p)

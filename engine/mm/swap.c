@@ -6,13 +6,12 @@
 #include <migrace/check.h>
 #include <migrace/cpu.h>
 #include <migrace/migrate.h>
+#include <migrace/swap.h>
+#include "internal.h"
 
 #define LRU_BATCH 4
 
-static struct {
-	spinlock_t lru_lock;
-	struct list_head list;
-} lruvec;
+struct lruvec lruvec;
 
 /*
  * Per-CPU batches.  Linux guards them with a local lock and drains other
@@ -128,4 +127,45 @@ void putback_lru_page(struct page *page)
 {
 	lru_cache_add(page);
 	put_page(page);	/* drop the isolation reference */
+}
+
+/*
+ * MADV_FREE: move a clean anon page to the inactive list as lazily
+ * freeable (no longer swap-backed).  Linux batches this per CPU
+ * (lru_lazyfree); here it happens at once under the lru_lock.
+ */
+void mark_page_lazyfree(struct page *page)
+{
+	spin_lock(&lruvec.lru_lock);
+	if (PageLRU(page) && PageAnon(page) && PageSwapBacked(page) &&
+	    !PageSwapCache(page) && !PageUnevictable(page)) {
+		ClearPageActive(page);
+		ClearPageReferenced(page);
+		ClearPageSwapBacked(page);
+		list_move_tail(&page->lru, &lruvec.list);
+	}
+	spin_unlock(&lruvec.lru_lock);
+}
+
+/* MADV_COLD: to the inactive list (lru_deactivate, done at once). */
+void deactivate_page(struct page *page)
+{
+	spin_lock(&lruvec.lru_lock);
+	if (PageLRU(page) && PageActive(page) && !PageUnevictable(page)) {
+		ClearPageActive(page);
+		ClearPageReferenced(page);
+		list_move_tail(&page->lru, &lruvec.list);
+	}
+	spin_unlock(&lruvec.lru_lock);
+}
+
+/* move_folios_to_lru(): put back what reclaim kept. */
+void putback_lru_list(struct list_head *list)
+{
+	while (!list_empty(list)) {
+		struct page *page = list_first_entry(list, struct page, lru);
+
+		list_del_init(&page->lru);
+		putback_lru_page(page);
+	}
 }

@@ -14,6 +14,7 @@
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
 #include <migrace/rcu.h>
+#include <migrace/swap.h>
 #include <migrace/run.h>
 #include <migrace/tlb.h>
 #include "../sched/sched_core.h"
@@ -55,6 +56,7 @@ void machine_reset(int ncpus)
 	rcu_reset();
 	page_alloc_reset();
 	lru_reset();
+	swap_reset();
 	cpus_reset(ncpus);
 	report_begin_run();
 }
@@ -152,28 +154,50 @@ static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
 		oracle_check_read(mm, op->proc, op->page, cpu, VAL_UNMAPPED,
 				  addr, -1, "");
 	oracle_op_end(h, ret == 0);
+	/* The page is dirty now: MADV_FREE can no longer discard it. */
+	if (ret == 0)
+		oracle_page_written(op->proc, op->page);
 }
 
-static void do_madvise_op(struct mm_struct *mm, const struct op *op,
-			  const char *label)
+/*
+ * MADV_DONTNEED stores 0; MADV_FREE may store 0 until the page is written
+ * again; MADV_COLD and MADV_PAGEOUT must be invisible.
+ */
+static void do_madvise_op(struct mm_struct *mm, const struct op *op)
 {
 	unsigned long addr = op_addr(op);
 	struct madvise_zapped z = { 0 };
+	bool dontneed = op->advice == MADV_DONTNEED;
+	bool lazyfree = op->advice == MADV_FREE;
 	int h[REGION_PAGES];
 
 	/* Pages outside any VMA are not zapped: withdraw those afterwards. */
-	for (int i = 0; i < op->npages; i++)
-		h[i] = oracle_op_begin(op->proc, op->page + i, 1, 0,
-				       M.prog->ncpus - 1, 0, label);
+	for (int i = 0; i < op->npages; i++) {
+		int pg = op->page + i;
+
+		h[i] = -1;
+		if (dontneed)
+			h[i] = oracle_op_begin(op->proc, pg, 1, 0,
+					       M.prog->ncpus - 1, 0,
+					       "madvise(MADV_DONTNEED)");
+		else if (lazyfree)
+			h[i] = oracle_lazyfree_begin(op->proc, pg,
+						     "madvise(MADV_FREE)");
+	}
 	do_madvise(mm, addr, (unsigned long)op->npages << PAGE_SHIFT,
-		   MADV_DONTNEED, &z);
+		   op->advice, &z);
 	for (int i = 0; i < op->npages; i++) {
 		unsigned long a = addr + ((unsigned long)i << PAGE_SHIFT);
 		bool zapped = false;
 
 		for (int k = 0; k < z.n; k++)
 			zapped |= a >= z.start[k] && a < z.end[k];
-		oracle_op_end(h[i], zapped);
+		if (dontneed) {
+			oracle_op_end(h[i], zapped);
+		} else if (lazyfree && !zapped) {
+			oracle_page_written(op->proc, op->page + i);
+			oracle_op_end(h[i], false);
+		}
 	}
 }
 
@@ -213,12 +237,10 @@ static void exec_op(int cpu, int i)
 		do_write(mm, op, cpu);
 		break;
 	case OP_MADVISE:
-		if (op->advice == MADV_DONTNEED)
-			do_madvise_op(mm, op, "madvise(MADV_DONTNEED)");
-		else
-			do_madvise(mm, addr, len, op->advice, NULL);
+		do_madvise_op(mm, op);
 		break;
 	case OP_RECLAIM:
+		shrink_all_lru();
 		break;
 	case OP_MUNMAP:
 		h = oracle_op_begin(op->proc, op->page, op->npages, 0,
@@ -236,11 +258,13 @@ static void exec_op(int cpu, int i)
 		break;
 	case OP_MIGRATE_TO_DEVICE:
 		dmirror_migrate_to_device(&M.dmirrors[op->proc], addr,
-					  op->npages);
+					  op->npages, op->decline,
+					  op->failcopy);
 		break;
 	case OP_MIGRATE_TO_SYSTEM:
 		dmirror_migrate_to_system(&M.dmirrors[op->proc], addr,
-					  op->npages);
+					  op->npages, op->decline,
+					  op->failcopy);
 		break;
 	}
 out:
@@ -348,7 +372,7 @@ static void check_end_state(void)
 					cpfn = pte_pfn(pte);
 				else if (is_swap_pte(pte) &&
 					 is_pfn_swap_entry(pte_to_swp_entry(pte)))
-					cpfn = swp_offset(pte_to_swp_entry(pte));
+					cpfn = swp_offset_pfn(pte_to_swp_entry(pte));
 				if (cpfn != dpfn)
 					report_bug(mm, a,
 						   "device page table maps %#lx to pfn %lu, the CPU page table does not (process %d)",
@@ -369,6 +393,12 @@ static void teardown_and_check_leaks(void)
 	}
 	for (int c = 0; c <= NR_CPUS; c++)
 		lru_add_drain_cpu(c);
+	swap_cache_drain();
+	for (unsigned long off = 1; off < SWAP_SLOTS; off++)
+		if (swap_info.swap_map[off])
+			report_bug(NULL, 0,
+				   "swap slot %lu leaked: swap_map %#x after every process exited",
+				   off, swap_info.swap_map[off]);
 	rcu_process_callbacks(true);
 	for (unsigned long pfn = 1; pfn < MAX_PFN; pfn++) {
 		struct page *page = pfn_to_page(pfn);
@@ -396,6 +426,7 @@ int run_program(const struct program *p, const struct settings *s,
 	M.prog = p;
 	machine_reset(p->ncpus);
 	fixes_reverted = s->reverted;
+	oracle_strict = s->strict;
 	oracle_reset(REGION_PAGES, p->ncpus, true, p->populate);
 	sched_begin(p->ncpus, strat, &res->executed, o);
 

@@ -102,6 +102,21 @@ void __down_read(struct rw_semaphore *s, const char *what, const char *func)
 		current_cpu->locks_held++;
 }
 
+bool __down_read_trylock(struct rw_semaphore *s, const char *what,
+			 const char *func)
+{
+	int v;
+
+	sched_point(EV_LOCK, what, func, s, 0, 0);
+	v = READ_ONCE(s->count);
+	if (v < 0 || (v & 0x40000000))
+		return false;
+	s->count = v + 1;
+	if (current_cpu)
+		current_cpu->locks_held++;
+	return true;
+}
+
 void __up_read(struct rw_semaphore *s, const char *what, const char *func)
 {
 	sched_point(EV_UNLOCK, what, func, s, 0, 0);

@@ -41,8 +41,25 @@ void oracle_check_read(const struct mm_struct *mm, int proc, int page,
 		       const char *how);
 /* Initial value of a slot when the region is populated at set-up. */
 u64 oracle_initial_value(int proc, int page, int slot);
+/*
+ * MADV_FREE of @page: each slot may read 0 from now until a write to the
+ * page completes (oracle_page_written()).  Returns the op handle.
+ */
+int oracle_lazyfree_begin(int proc, int page, const char *what);
+void oracle_page_written(int proc, int page);
 void oracle_fork_begin(int parent, int child);
 void oracle_fork_end(int parent, int child);
+
+/* ---- oracle 7: accessed/dirty information (engine/check/dirty.c) ---- */
+struct page;
+extern bool oracle_strict;	/* --strict: A/D bits survive migration */
+/* Reclaim frees a clean swap-cache folio: its bytes must equal @copy. */
+void check_clean_folio_dropped(struct page *page, const u64 *copy,
+			       unsigned long slot);
+/* Every pte update, from the page-table accessors (old and new values). */
+void check_pte_update(void *ptep, u64 old, u64 new, unsigned long addr);
+/* The page the report is about: its flag and refcount events are shown. */
+void report_page(const struct page *page);
 
 /* Report plumbing (engine/check/report.c). */
 struct run_result;

@@ -32,9 +32,16 @@ struct dmirror {
 void dmirror_device_init(struct dmirror_device *mdevice);
 int dmirror_init(struct dmirror *dmirror, struct dmirror_device *mdevice,
 		 struct mm_struct *mm);
+/*
+ * @decline, @failcopy: the driver's choices that the migrate_vma API
+ * allows, bit i for page start + i: entries it does not migrate, and
+ * entries whose copy fails after the destination was allocated.
+ */
 long dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long start,
-			       unsigned long npages);
+			       unsigned long npages, unsigned int decline,
+			       unsigned int failcopy);
 long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
-			       unsigned long npages);
+			       unsigned long npages, unsigned int decline,
+			       unsigned int failcopy);
 
 #endif

@@ -40,6 +40,8 @@ struct list_head {
 };
 
 #define LIST_HEAD_INIT(name) { &(name), &(name) }
+#define LIST_HEAD(name) struct list_head name = LIST_HEAD_INIT(name)
+#define fallthrough __attribute__((__fallthrough__))
 
 static inline void INIT_LIST_HEAD(struct list_head *l)
 {
@@ -71,6 +73,12 @@ static inline void list_del_init(struct list_head *e)
 	e->next->prev = e->prev;
 	e->prev->next = e->next;
 	INIT_LIST_HEAD(e);
+}
+
+static inline void list_move_tail(struct list_head *e, struct list_head *head)
+{
+	list_del_init(e);
+	list_add_tail(e, head);
 }
 
 static inline bool list_empty(const struct list_head *h)
@@ -128,6 +136,7 @@ void __mg_warn(const char *cond, const char *file, int line, const char *func)
 #define EAGAIN 11
 #define ENOMEM 12
 #define EBUSY 16
+#define EEXIST 17
 #define EFAULT 14
 #define EINVAL 22
 
@@ -140,6 +149,12 @@ void __mg_warn(const char *cond, const char *file, int line, const char *func)
  */
 void *kzalloc(size_t size);
 void kfree(void *p);
+/*
+ * SLAB_TYPESAFE_BY_RCU-style free: the object counts as freed at once
+ * (kobj_freed() is true, so a use outside RCU is caught), but its memory
+ * stays readable until the RCU readers of the moment have left.
+ */
+void kfree_rcu_typesafe(void *p);
 bool kobj_freed(const void *p);
 void arena_reset(void);
 

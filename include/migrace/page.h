@@ -53,6 +53,7 @@ struct page {
 	int _mapcount;		/* -1: not mapped */
 	void *mapping;		/* anon_vma | PAGE_MAPPING_ANON */
 	unsigned long index;	/* linear page index in the anon_vma */
+	unsigned long private;	/* swap cache: the swp_entry_t value */
 	struct dev_pagemap *pgmap;
 	void *zone_device_data;
 	struct list_head lru;
@@ -136,6 +137,7 @@ bool __test_and_set_page_flag(struct page *page, int bit, const char *what,
 		return __test_page_flag(&f->page, PG_##lname);              \
 	}
 
+PAGEFLAG(Referenced, referenced)
 PAGEFLAG(Locked, locked)
 PAGEFLAG(Uptodate, uptodate)
 PAGEFLAG(Dirty, dirty)
@@ -168,13 +170,27 @@ static inline bool PageCompound(const struct page *page)
 
 #define PageTransCompound(p) PageCompound(p)
 
-/* page_mapping(): NULL for anon pages (no swap cache yet). */
+/* The swap cache's address_space (mm/swap_state.c): one swap device. */
+struct address_space {
+	const char *name;
+};
+extern struct address_space swapper_space;
+
+static inline unsigned long page_private(struct page *page)
+{
+	return READ_ONCE(page->private);
+}
+
+/* page_mapping(): the swap cache for anon pages in it, else NULL. */
 static inline void *page_mapping(struct page *page)
 {
+	if (unlikely(PageSwapCache(page)))
+		return &swapper_space;
 	if (PageAnon(page))
 		return NULL;
 	return page->mapping;
 }
+#define folio_mapping(f) page_mapping(&(f)->page)
 
 static inline bool page_has_private(struct page *page)
 {
@@ -209,6 +225,13 @@ void __put_page(struct page *page, const char *func);
 #define folio_get(f) __get_page(&(f)->page, __func__)
 #define folio_put(f) __put_page(&(f)->page, __func__)
 #define folio_ref_count(f) page_count(&(f)->page)
+void folio_ref_add(struct folio *folio, int nr);
+void folio_ref_sub(struct folio *folio, int nr);
+/* cmpxchg the refcount from @count to 0: nobody else holds a reference */
+bool folio_ref_freeze(struct folio *folio, int count);
+void folio_ref_unfreeze(struct folio *folio, int count);
+bool folio_test_clear_referenced(struct folio *folio);
+bool folio_test_clear_dirty(struct folio *folio);
 
 static inline bool page_mapped(struct page *page)
 {

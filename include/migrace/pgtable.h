@@ -42,6 +42,8 @@ struct pte_table {
 	unsigned long addr;	/* first address mapped */
 	const struct mm_struct *mm;	/* for reports */
 	struct rcu_head rcu;
+	/* harness instrumentation: oracle 7's A/D state per slot */
+	u8 ad_shadow[PTRS_PER_PTE];
 };
 
 static inline struct pte_table *pte_table_of(const pte_t *ptep)
@@ -85,6 +87,7 @@ typedef struct { struct pmd_table *table; } pgd_t;
 #define _PAGE_SWP_TYPE_MASK 0x1fUL
 #define _PAGE_SWP_SOFT_DIRTY BIT(7)
 #define _PAGE_SWP_UFFD_WP BIT(8)
+#define _PAGE_SWP_EXCLUSIVE BIT(6)	/* swap entry of an exclusive anon page */
 
 #define PAGE_NONE ((pgprot_t){ 0 })
 #define PAGE_READONLY ((pgprot_t){ _PAGE_PRESENT | _PAGE_USER })
@@ -137,6 +140,23 @@ static inline pte_t pte_swp_mksoft_dirty(pte_t p)
 static inline pte_t pte_swp_mkuffd_wp(pte_t p)
 {
 	return __pte(p.pte | _PAGE_SWP_UFFD_WP);
+}
+static inline bool pte_swp_exclusive(pte_t p) { return p.pte & _PAGE_SWP_EXCLUSIVE; }
+static inline pte_t pte_swp_mkexclusive(pte_t p)
+{
+	return __pte(p.pte | _PAGE_SWP_EXCLUSIVE);
+}
+static inline pte_t pte_swp_clear_exclusive(pte_t p)
+{
+	return __pte(p.pte & ~_PAGE_SWP_EXCLUSIVE);
+}
+static inline pte_t pte_mksoft_dirty(pte_t p)
+{
+	return __pte(p.pte | _PAGE_SOFT_DIRTY);
+}
+static inline pte_t pte_mkuffd_wp(pte_t p)
+{
+	return __pte(p.pte | _PAGE_UFFD_WP);
 }
 
 /* ---- walking ---- */
@@ -264,6 +284,20 @@ static inline pte_t swp_entry_to_pte(swp_entry_t e)
 		     ((u64)swp_offset(e) << _PAGE_PFN_SHIFT));
 }
 
+/*
+ * Migration entries remember the young and dirty bits of the pte they
+ * replaced, in offset bits above the pfn (include/linux/swapops.h).
+ */
+#define SWP_PFN_BITS 50
+#define SWP_PFN_MASK ((1UL << SWP_PFN_BITS) - 1)
+#define SWP_MIG_YOUNG_BIT SWP_PFN_BITS
+#define SWP_MIG_DIRTY_BIT (SWP_PFN_BITS + 1)
+
+static inline unsigned long swp_offset_pfn(swp_entry_t e)
+{
+	return swp_offset(e) & SWP_PFN_MASK;
+}
+
 static inline bool is_migration_entry(swp_entry_t e)
 {
 	return swp_type(e) == SWP_MIGRATION_READ ||
@@ -307,7 +341,37 @@ static inline bool is_pfn_swap_entry(swp_entry_t e)
 }
 static inline struct page *pfn_swap_entry_to_page(swp_entry_t e)
 {
-	return pfn_to_page(swp_offset(e));
+	return pfn_to_page(swp_offset_pfn(e));
+}
+static inline bool migration_entry_supports_ad(void)
+{
+	return true;	/* x86: the swap offset has room for both bits */
+}
+static inline swp_entry_t make_migration_entry_young(swp_entry_t e)
+{
+	if (migration_entry_supports_ad())
+		return swp_entry(swp_type(e),
+				 swp_offset(e) | BIT(SWP_MIG_YOUNG_BIT));
+	return e;
+}
+static inline bool is_migration_entry_young(swp_entry_t e)
+{
+	if (migration_entry_supports_ad())
+		return swp_offset(e) & BIT(SWP_MIG_YOUNG_BIT);
+	return true;	/* keep the old behaviour: young */
+}
+static inline swp_entry_t make_migration_entry_dirty(swp_entry_t e)
+{
+	if (migration_entry_supports_ad())
+		return swp_entry(swp_type(e),
+				 swp_offset(e) | BIT(SWP_MIG_DIRTY_BIT));
+	return e;
+}
+static inline bool is_migration_entry_dirty(swp_entry_t e)
+{
+	if (migration_entry_supports_ad())
+		return swp_offset(e) & BIT(SWP_MIG_DIRTY_BIT);
+	return false;
 }
 static inline swp_entry_t make_readable_migration_entry(unsigned long pfn)
 {

@@ -47,14 +47,23 @@ void page_move_anon_rmap(struct page *page, struct vm_area_struct *vma);
 
 struct rmap_walk_control {
 	void *arg;
+	bool try_lock;		/* with anon_lock: do not sleep for the lock */
+	bool contended;		/* try_lock failed */
 	bool (*rmap_one)(struct folio *folio, struct vm_area_struct *vma,
 			 unsigned long addr, void *arg);
+	int (*done)(struct folio *folio);
+	struct anon_vma *(*anon_lock)(struct folio *folio,
+				      struct rmap_walk_control *rwc);
 };
+
+struct anon_vma *folio_lock_anon_vma_read(struct folio *folio,
+					  struct rmap_walk_control *rwc);
 
 void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc);
 void rmap_walk_locked(struct folio *folio, struct rmap_walk_control *rwc);
 
 #define TTU_SPLIT_HUGE_PMD 0x4
+#define TTU_BATCH_FLUSH 0x20
 #define TTU_RMAP_LOCKED 0x80
 
 void try_to_migrate(struct folio *folio, int flags);

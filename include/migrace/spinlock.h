@@ -43,6 +43,12 @@ struct rw_semaphore {
 };
 
 void __down_read(struct rw_semaphore *s, const char *what, const char *func);
+bool __down_read_trylock(struct rw_semaphore *s, const char *what,
+			 const char *func);
+static inline bool rwsem_is_locked(const struct rw_semaphore *s)
+{
+	return READ_ONCE(s->count) != 0;
+}
 void __up_read(struct rw_semaphore *s, const char *what, const char *func);
 void __down_write(struct rw_semaphore *s, const char *what, const char *func);
 void __up_write(struct rw_semaphore *s, const char *what, const char *func);

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Private to engine/mm (like mm/internal.h): the LRU that mm/swap.c
+ * feeds and mm/vmscan.c isolates from.
+ */
+#ifndef MIGRACE_MM_INTERNAL_H
+#define MIGRACE_MM_INTERNAL_H
+
+#include <migrace/page.h>
+#include <migrace/spinlock.h>
+
+/* One LRU list: PG_active tells the active pages from the inactive ones. */
+struct lruvec {
+	spinlock_t lru_lock;
+	struct list_head list;
+};
+
+extern struct lruvec lruvec;
+
+#endif
