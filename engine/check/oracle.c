@@ -11,7 +11,10 @@
  * MADV_FREE is a store of 0 that may or may not happen, at any time until
  * the page is written again (reclaim may discard a clean lazily-freed
  * page): a "maybe" operation that stays in progress until a write to the
- * page completes, and that never overwrites the values before it.
+ * page that started after madvise() returned completes, and that never
+ * overwrites the values before it.  A store racing with the madvise call
+ * may go through a TLB entry the call has not flushed yet, leave the pte
+ * clean, and be discarded with the page: it does not close the window.
  * Nothing here knows about any fix.
  */
 #include <stdio.h>
@@ -46,6 +49,7 @@ static struct {
 	int pages, slots;
 	unsigned int forking[ORACLE_PROCS];	/* children being forked from it */
 	int lazyfree[ORACLE_PROCS][REGION_PAGES];	/* open MADV_FREE op + 1 */
+	u64 lazyfree_ret[ORACLE_PROCS][REGION_PAGES];	/* when it returned */
 	u64 clock;
 } O;
 
@@ -100,6 +104,7 @@ void oracle_reset(int region_pages, int nslots, bool mapped, bool populate)
 	O.slots = nslots;
 	memset(O.regs, 0, sizeof(O.regs));
 	memset(O.lazyfree, 0, sizeof(O.lazyfree));
+	memset(O.lazyfree_ret, 0, sizeof(O.lazyfree_ret));
 	for (int p = 0; p < ORACLE_PROCS; p++) {
 		O.forking[p] = 0;
 		for (int pg = 0; pg < region_pages; pg++)
@@ -186,6 +191,10 @@ void oracle_op_end(int handle, bool happened)
 	b->withdrawn = !happened;
 	for (int p = 0; p < ORACLE_PROCS; p++)
 		for (int pg = 0; pg < O.pages; pg++)
+			if (O.lazyfree[p][pg] == handle + 1)
+				O.lazyfree[p][pg] = 0;
+	for (int p = 0; p < ORACLE_PROCS; p++)
+		for (int pg = 0; pg < O.pages; pg++)
 			for (int s = 0; s < O.slots; s++) {
 				struct reg *r = &O.regs[p][pg][s];
 
@@ -262,6 +271,7 @@ int oracle_lazyfree_begin(int proc, int page, const char *what)
 		return -1;
 	lazyfree_end(proc, page);
 	op = oracle_op_begin(proc, page, 1, 0, O.slots - 1, 0, what);
+	O.lazyfree_ret[proc][page] = 0;
 	if (op >= 0) {
 		O.ops[op].maybe = true;
 		O.lazyfree[proc][page] = op + 1;
@@ -269,9 +279,20 @@ int oracle_lazyfree_begin(int proc, int page, const char *what)
 	return op;
 }
 
-void oracle_page_written(int proc, int page)
+void oracle_lazyfree_returned(int proc, int page)
 {
-	lazyfree_end(proc, page);
+	if (page < O.pages && O.lazyfree[proc][page])
+		O.lazyfree_ret[proc][page] = now();
+}
+
+void oracle_page_written(int proc, int page, int write)
+{
+	u64 ret = O.lazyfree_ret[proc][page];
+
+	if (page >= O.pages || write < 0 || !O.lazyfree[proc][page])
+		return;
+	if (ret && O.ops[write].start > ret)
+		lazyfree_end(proc, page);
 }
 
 void oracle_fork_begin(int parent, int child)

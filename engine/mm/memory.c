@@ -342,7 +342,8 @@ static int do_swap_page(struct vm_fault *vmf)
 		try_to_free_swap(page);
 
 	inc_mm_counter(vma->vm_mm);
-	pte = mk_pte(page, vma->vm_page_prot);
+	/* x86's vm_page_prot has _PAGE_ACCESSED; the emulated one does not */
+	pte = pte_mkyoung(mk_pte(page, vma->vm_page_prot));
 
 	/*
 	 * Same logic as in do_wp_page(); however, optimize for pages that are

@@ -156,7 +156,7 @@ static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
 	oracle_op_end(h, ret == 0);
 	/* The page is dirty now: MADV_FREE can no longer discard it. */
 	if (ret == 0)
-		oracle_page_written(op->proc, op->page);
+		oracle_page_written(op->proc, op->page, h);
 }
 
 /*
@@ -194,9 +194,10 @@ static void do_madvise_op(struct mm_struct *mm, const struct op *op)
 			zapped |= a >= z.start[k] && a < z.end[k];
 		if (dontneed) {
 			oracle_op_end(h[i], zapped);
-		} else if (lazyfree && !zapped) {
-			oracle_page_written(op->proc, op->page + i);
-			oracle_op_end(h[i], false);
+		} else if (lazyfree && zapped) {
+			oracle_lazyfree_returned(op->proc, op->page + i);
+		} else if (lazyfree) {
+			oracle_op_end(h[i], false);	/* no VMA: withdrawn */
 		}
 	}
 }

@@ -43,10 +43,12 @@ void oracle_check_read(const struct mm_struct *mm, int proc, int page,
 u64 oracle_initial_value(int proc, int page, int slot);
 /*
  * MADV_FREE of @page: each slot may read 0 from now until a write to the
- * page completes (oracle_page_written()).  Returns the op handle.
+ * page that started after the call returned (oracle_lazyfree_returned())
+ * completes (oracle_page_written() with that write's handle).
  */
 int oracle_lazyfree_begin(int proc, int page, const char *what);
-void oracle_page_written(int proc, int page);
+void oracle_lazyfree_returned(int proc, int page);
+void oracle_page_written(int proc, int page, int write);
 void oracle_fork_begin(int parent, int child);
 void oracle_fork_end(int parent, int child);
 
