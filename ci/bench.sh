@@ -16,12 +16,18 @@ trap 'rm -rf "$tmp"' EXIT
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
+# Fixes whose loss only --strict can see (accessed/dirty information).
+strict_for() { case $1 in young-dirty-entry) echo 1;; *) echo 0;; esac; }
+
 fixes=$($mg fixes | awk '{print $1}')
 for fix in $fixes; do
 	echo "== $fix"
+	strict=$(strict_for "$fix")
+	sflag=""
+	[ "$strict" = 1 ] && sflag=--strict
 	: > "$tmp/explore"
 	for s in $(seq 1 "$seeds"); do
-		out=$($mg explore --revert "$fix" --budget 300 --seed "$s" -o "$tmp/e.repro" | tail -1)
+		out=$($mg explore --revert "$fix" $sflag --budget 300 --seed "$s" -o "$tmp/e.repro" | tail -1)
 		t=$(echo "$out" | sed -n 's/.* \([0-9.]*\) s (seed.*/\1/p')
 		case "$out" in *"bug found"*) ;; *) t="inf(>300)";; esac
 		echo "explore seed $s: $t s   ($out)"
@@ -32,7 +38,7 @@ for fix in $fixes; do
 	for s in $(seq 1 "$seeds"); do
 		rm -rf "$tmp/corp" && mkdir "$tmp/corp"
 		start=$(date +%s.%N)
-		(cd "$tmp" && MIGRACE_REVERT=$fix timeout 660 "$OLDPWD/$fz" -seed="$s" \
+		(cd "$tmp" && MIGRACE_REVERT=$fix MIGRACE_STRICT=$strict timeout 660 "$OLDPWD/$fz" -seed="$s" \
 			-max_total_time=600 "$tmp/corp" > "$tmp/fuzz.log" 2>&1)
 		end=$(date +%s.%N)
 		if grep -q "^BUG: migrace" "$tmp/fuzz.log"; then

@@ -38,6 +38,7 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 	p->populate = !(b & 2);
 	p->forked = (b >> 2) & 1;
 	p->warm = (b >> 3) & 1;
+	p->swapped = p->populate && (b & 0x30) == 0x10;
 	hot = (b >> 6) % REGION_PAGES;	/* single-page ops mostly hit it */
 	for (int cpu = 0; cpu < p->ncpus; cpu++) {
 		p->nops[cpu] = 1 + next(&c) % FUZZ_MAX_OPS;

@@ -106,6 +106,7 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 	p->populate = rng_below(r, 4) != 0;
 	p->forked = rng_below(r, 2);
 	p->warm = rng_below(r, 2);
+	p->swapped = p->populate && !rng_below(r, 4);
 	procs = 1 + p->forked;
 	/* Ops collide more when most single-page ops share one page. */
 	hot = rng_below(r, REGION_PAGES);

@@ -227,6 +227,7 @@ int repro_parse(const char *text, struct repro *r, char *err, size_t elen)
 			r->prog.populate = strstr(s, "populate") != NULL;
 			r->prog.forked = strstr(s, "fork") != NULL;
 			r->prog.warm = strstr(s, "warm") != NULL;
+			r->prog.swapped = strstr(s, "swapped") != NULL;
 		} else if (!strncmp(s, "cpus ", 5)) {
 			/* informational: the cpu sections decide */
 		} else if (!strncmp(s, "cpu ", 4)) {
@@ -299,8 +300,9 @@ void repro_print(FILE *f, const struct repro *r)
 	if (r->settings.strict)
 		fprintf(f, "strict\n");
 	fprintf(f, "revert %s\n", fixes);
-	fprintf(f, "setup%s%s%s\n", r->prog.populate ? " populate" : "",
-		r->prog.forked ? " fork" : "", r->prog.warm ? " warm" : "");
+	fprintf(f, "setup%s%s%s%s\n", r->prog.populate ? " populate" : "",
+		r->prog.forked ? " fork" : "", r->prog.warm ? " warm" : "",
+		r->prog.swapped ? " swapped" : "");
 	for (int c = 0; c < r->prog.ncpus; c++) {
 		fprintf(f, "\ncpu %d:\n", c);
 		for (int i = 0; i < r->prog.nops[c]; i++) {

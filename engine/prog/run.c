@@ -308,6 +308,10 @@ static void setup(const struct program *p)
 			}
 	}
 	lru_add_drain();
+	/* Memory pressure before the programs start: the region is on swap. */
+	if (p->swapped)
+		do_madvise(mm, REGION_START, REGION_PAGES * PAGE_SIZE,
+			   MADV_PAGEOUT, NULL);
 	if (p->forked)
 		do_fork(0);
 	for (int i = 0; i < M.nprocs; i++) {

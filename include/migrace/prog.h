@@ -57,6 +57,7 @@ struct program {
 	bool populate;	/* set-up writes every page of the region */
 	bool forked;	/* set-up forks one child sharing the region */
 	bool warm;	/* set-up: every CPU has loaded every page (TLBs warm) */
+	bool swapped;	/* set-up: the region was paged out (before fork, warm) */
 };
 
 enum variant { VARIANT_UPSTREAM, VARIANT_RFC_UNIFIED };
