@@ -64,6 +64,7 @@ static struct {
 	int seg;
 	u32 seg_done;	/* events (or matches) of the current segment */
 	bool seg_started;
+	int unreached;	/* first 'until' segment whose CPU ended first */
 	/* recording */
 	struct schedule *rec;
 	/* tracing */
@@ -192,6 +193,15 @@ static int pick_replay(int cur)
 		if (sg->cpu < S.ncpus && runnable(sg->cpu) &&
 		    !seg_complete(sg, sg->cpu) && !(yield && sg->cpu == cur))
 			return sg->cpu;
+		/*
+		 * Bookkeeping only, no decision depends on it: a named point
+		 * its CPU finished without reaching is a schedule that does
+		 * not describe this run (a typo, say), not a clean replay.
+		 */
+		if (sg->kind == SEG_UNTIL && sg->cpu < S.ncpus &&
+		    S.v[sg->cpu].state == VCPU_DONE &&
+		    !seg_complete(sg, sg->cpu) && S.unreached < 0)
+			S.unreached = S.seg;
 		S.seg++;
 		S.seg_done = 0;
 		S.seg_started = false;
@@ -447,6 +457,7 @@ void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 	S.seg = 0;
 	S.seg_done = 0;
 	S.seg_started = false;
+	S.unreached = -1;
 	S.cur = -1;
 	S.aborted = false;
 	S.yielding = false;
@@ -529,6 +540,11 @@ void sched_abort_cpu(void)
 	S.aborted = true;
 	switch_to(-1, true);
 	abort();
+}
+
+int sched_unreached_segment(void)
+{
+	return S.unreached;
 }
 
 u64 sched_hash(void)
