@@ -269,10 +269,20 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 					return perr(c, q, "expected a page p0..p%d, got '%.*s'",
 						    REGION_PAGES - 1,
 						    (int)min((size_t)(e - q), (size_t)40), q);
-				if (get_num(c, q + 1, e - q - 1, 0,
-					    REGION_PAGES - 1, NUM_DEC, "page",
-					    &v))
-					return -1;
+				switch (num_parse_u64(q + 1, e - q - 1, NUM_DEC,
+						      0, REGION_PAGES - 1,
+						      &v)) {
+				case NUM_OK:
+					break;
+				case NUM_SYNTAX:
+					return perr(c, q, "expected a page p0..p%d, got '%.*s'",
+						    REGION_PAGES - 1,
+						    (int)min((size_t)(e - q), (size_t)40), q);
+				default:
+					return perr(c, q, "page %.*s is out of range (p0..p%d)",
+						    (int)min((size_t)(e - q), (size_t)40),
+						    q, REGION_PAGES - 1);
+				}
 				op->page = (u8)v;
 			} else if (want == OPA_NPAGES) {
 				if (get_num(c, q, e - q, 1,
@@ -602,6 +612,9 @@ int repro_parse_buf(const char *text, size_t len, const char *name,
 		if (!*s)
 			continue;
 		if (in_sched) {
+			if (!strncmp(s, "schedule:", 9))
+				return perr(&c, s, "duplicate 'schedule:' (first on line %d)",
+					    seen[H_SCHEDULE]);
 			if (r->sched.nseg == MAX_SEGS)
 				return perr(&c, s, "more than %d schedule segments",
 					    MAX_SEGS);
@@ -855,7 +868,14 @@ int repro_save(const char *path, const struct repro *r)
 	if (fclose(f) && !err)
 		err = errno ? errno : EIO;
 	if (err) {
-		remove(path);	/* never leave half a repro behind */
+		struct stat st;
+
+		/*
+		 * Never leave half a repro behind; but only a regular file
+		 * is ours to remove (-o /dev/full must stay a device).
+		 */
+		if (!lstat(path, &st) && S_ISREG(st.st_mode))
+			remove(path);
 		errno = err;
 		return -1;
 	}
