@@ -33,6 +33,18 @@ fuzz_smoke() {
 	return "$st"
 }
 
+# The parser target from its seed corpus (copied: the run adds to it).
+fuzz_parsers() {
+	local d secs=$1
+	d=$(mktemp -d)
+	cp -r corpus/fuzz_repro "$d/corpus"
+	(cd "$d" && "$OLDPWD/build-fuzz-asan/fuzz_repro" -max_total_time="$secs" \
+		-print_final_stats=1 "$d/corpus" 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|property|round trip|does not parse')
+	local st=${PIPESTATUS[0]}
+	rm -rf "$d"
+	return "$st"
+}
+
 # The fuzzer, fix reverted, finds the race from an empty corpus.  A fixed
 # seed and an execution bound keep this deterministic.
 fuzz_finds() {
@@ -74,6 +86,7 @@ step "libFuzzer smoke, fixed engine, 30 s" fuzz_smoke build-fuzz/fuzz_migrate 30
 step "libFuzzer finds flush-tlb-under-ptl" fuzz_finds
 step "build (fuzz-asan: libFuzzer + ASan/UBSan)" build fuzz-asan
 step "libFuzzer + ASan/UBSan smoke, fixed engine, 20 s" fuzz_smoke build-fuzz-asan/fuzz_migrate 20
+step "fuzz_repro (parsers: round trip, ranges) + ASan/UBSan, 20 s" fuzz_parsers 20
 step "build (afl: AFL++)" build afl
 step "AFL++ smoke, fixed engine, 10 s" afl_smoke
 

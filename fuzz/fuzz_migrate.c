@@ -16,6 +16,8 @@
 #include <migrace/prog.h>
 #include <migrace/run.h>
 
+#include "cli_opts.h"
+
 static struct settings settings;
 
 /*
@@ -40,25 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *revert = getenv("MIGRACE_REVERT");
-	const char *variant = getenv("MIGRACE_VARIANT");
-	const char *arch = getenv("MIGRACE_ARCH");
+	char err[256];
 
 	(void)argc, (void)argv;
 	sched_switch_hook = count_switch;
-	if (revert && fixes_parse(revert, &settings.reverted)) {
-		fprintf(stderr, "fuzz_migrate: MIGRACE_REVERT: unknown fix '%s'\n",
-			revert);
-		exit(2);
-	}
-	if (variant && strcmp(variant, "upstream")) {
-		fprintf(stderr, "fuzz_migrate: MIGRACE_VARIANT=%s is not implemented yet\n",
-			variant);
-		exit(2);
-	}
-	if (arch && strcmp(arch, "x86")) {
-		fprintf(stderr, "fuzz_migrate: MIGRACE_ARCH=%s is not implemented yet\n",
-			arch);
+	/* The same checks as `migrace decode` (tools/cli_opts.c). */
+	if (cli_env(getenv("MIGRACE_REVERT"), getenv("MIGRACE_VARIANT"),
+		    getenv("MIGRACE_ARCH"), &settings, err, sizeof(err))) {
+		fprintf(stderr, "fuzz_migrate: %s\n", err);
 		exit(2);
 	}
 	return 0;

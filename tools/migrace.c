@@ -1,162 +1,131 @@
 /*
- * migrace: the command line (see DESIGN.md "Command line").
+ * migrace: the command line (see DESIGN.md "Command line" and docs/cli.md).
  * Exit status: 0 nothing found / clean replay, 1 a bug was found or
- * reproduced, 2 bad usage or a bad input file.
+ * reproduced, 2 bad usage or a bad input file (one line on stderr), 3 the
+ * harness itself crashed (a signal, an assertion, a sanitizer report).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <migrace/fixes.h>
 #include <migrace/prog.h>
 #include <migrace/run.h>
 
-static int usage(const char *why)
+#include "cli_opts.h"
+
+#define EXIT_CRASH 3
+
+/*
+ * Sanitizer reports are harness crashes: exit 3, never 1 (which means a
+ * kernel bug was found).  The environment can still override these.
+ */
+const char *__asan_default_options(void);
+const char *__ubsan_default_options(void);
+const char *__asan_default_options(void)
 {
-	if (why)
-		fprintf(stderr, "migrace: %s\n", why);
-	fprintf(stderr,
-		"usage: migrace fixes\n"
-		"       migrace explore [--strategy pct|random] [--depth D] [--runs N | --budget SECONDS]\n"
-		"                       [--seed S] [--cpus N] [--ops N] [--revert FIX[,FIX...]|all|none]\n"
-		"                       [--variant upstream|rfc-unified] [--arch x86|vivt] [--strict] [-o REPRO]\n"
-		"                       [--program REPRO]  (explore the schedules of one program) [-v]\n"
-		"       migrace repro FILE [--revert ...] [--variant ...] [--arch ...] [--trace]\n"
-		"       migrace decode FUZZ_INPUT -o REPRO\n"
-		"       migrace minimize FILE -o OUT\n"
-		"       migrace stress [--cpus N] [--duration SECONDS] [--seed S] [--revert ...]\n");
+	return "exitcode=3";
+}
+
+const char *__ubsan_default_options(void)
+{
+	return "exitcode=3:print_stacktrace=1";
+}
+
+static const char usage_text[] =
+	"usage: migrace fixes\n"
+	"       migrace explore [--strategy pct|random] [--depth 1..8] [--runs N | --budget SECONDS]\n"
+	"                       [--seed S] [--cpus 2..4] [--ops 1..16] [--revert FIX[,FIX...]|all|none]\n"
+	"                       [--variant upstream|rfc-unified] [--arch x86|vivt] [--strict] [-o REPRO]\n"
+	"                       [--program REPRO]  (explore the schedules of one program) [-v | -q]\n"
+	"       migrace repro FILE|- [--revert ...] [--variant ...] [--arch ...] [--strict] [--trace]\n"
+	"                            [--check | --no-check]  (named points; checked by default)\n"
+	"       migrace decode FUZZ_INPUT|- -o REPRO\n"
+	"       migrace minimize FILE -o OUT   (not implemented yet)\n"
+	"       migrace stress ...             (not implemented yet)\n"
+	"environment (decode, fuzz targets): MIGRACE_REVERT, MIGRACE_VARIANT, MIGRACE_ARCH\n"
+	"exit status: 0 nothing found / clean replay, 1 a bug found or reproduced,\n"
+	"             2 bad usage or bad input (one line on stderr), 3 the harness crashed\n";
+
+/* One line, always: scripts and CI read the first line of stderr. */
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#include <stdarg.h>
+static int bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("migrace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 	return 2;
 }
 
-struct opts {
-	int strategy;
-	int depth;
-	long runs;
-	double budget;
-	u64 seed;
-	int cpus;
-	int ops;
-	bool have_revert, have_variant, have_arch;
-	struct settings set;
-	bool trace;
-	bool verbose;
-	const char *out;
-	const char *file;
-	const char *program;
-};
-
-static int parse_u64(const char *s, u64 *v)
+/*
+ * Async-signal-safe and not instrumented: under ASan a call to a noreturn
+ * function such as _exit() first unpoisons the stack through
+ * pthread_getattr_np(), which can deadlock on a lock the interrupted code
+ * holds.  exit_group is a plain system call.
+ */
+#if defined(__clang__) || defined(__SANITIZE_ADDRESS__)
+__attribute__((no_sanitize("address", "undefined")))
+#endif
+static void crash_handler(int sig)
 {
-	char *end;
+	static const char msg[] =
+		"migrace: internal error: the harness crashed (fatal signal); exit status 3, this is not a kernel bug\n";
+	ssize_t n = write(2, msg, sizeof(msg) - 1);
 
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return errno || *end || !*s ? -1 : 0;
+	(void)n;
+	(void)sig;
+	syscall(SYS_exit_group, EXIT_CRASH);
+	_exit(EXIT_CRASH);	/* not reached */
 }
 
-static int parse_opts(int argc, char **argv, struct opts *o, bool want_file)
-{
-	memset(o, 0, sizeof(*o));
-	o->strategy = STRAT_PCT;
-	o->depth = 3;
-	o->cpus = 2;
-	o->ops = 4;
-	o->seed = 1;
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		u64 n;
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MIGRACE_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define MIGRACE_ASAN 1
+#endif
 
-#define NEED_ARG() do { if (!v) return usage("missing option argument"); i++; } while (0)
-		if (!strcmp(a, "--strategy")) {
-			NEED_ARG();
-			if (!strcmp(v, "pct"))
-				o->strategy = STRAT_PCT;
-			else if (!strcmp(v, "random"))
-				o->strategy = STRAT_RANDOM;
-			else
-				return usage("--strategy takes pct or random");
-		} else if (!strcmp(a, "--depth") || !strcmp(a, "--runs") ||
-			   !strcmp(a, "--seed") || !strcmp(a, "--cpus") ||
-			   !strcmp(a, "--ops") || !strcmp(a, "--budget") ||
-			   !strcmp(a, "--duration")) {
-			NEED_ARG();
-			if (parse_u64(v, &n))
-				return usage("option needs a number");
-			if (!strcmp(a, "--depth"))
-				o->depth = (int)n;
-			else if (!strcmp(a, "--runs"))
-				o->runs = (long)n;
-			else if (!strcmp(a, "--seed"))
-				o->seed = n;
-			else if (!strcmp(a, "--cpus"))
-				o->cpus = (int)n;
-			else if (!strcmp(a, "--ops"))
-				o->ops = (int)n;
-			else
-				o->budget = (double)n;
-		} else if (!strcmp(a, "--revert")) {
-			NEED_ARG();
-			if (fixes_parse(v, &o->set.reverted))
-				return usage("--revert: unknown fix (see `migrace fixes`)");
-			o->have_revert = true;
-		} else if (!strcmp(a, "--variant")) {
-			NEED_ARG();
-			if (!strcmp(v, "upstream"))
-				o->set.variant = VARIANT_UPSTREAM;
-			else if (!strcmp(v, "rfc-unified"))
-				return usage("--variant rfc-unified is not implemented yet");
-			else
-				return usage("--variant takes upstream or rfc-unified");
-			o->have_variant = true;
-		} else if (!strcmp(a, "--arch")) {
-			NEED_ARG();
-			if (!strcmp(v, "x86"))
-				o->set.arch = ARCH_X86;
-			else if (!strcmp(v, "vivt"))
-				return usage("--arch vivt is not implemented yet");
-			else
-				return usage("--arch takes x86 or vivt");
-			o->have_arch = true;
-		} else if (!strcmp(a, "--strict")) {
-			o->set.strict = true;
-		} else if (!strcmp(a, "--trace")) {
-			o->trace = true;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			o->verbose = true;
-		} else if (!strcmp(a, "--program")) {
-			NEED_ARG();
-			o->program = v;
-		} else if (!strcmp(a, "-o")) {
-			NEED_ARG();
-			o->out = v;
-		} else if (a[0] == '-') {
-			fprintf(stderr, "migrace: unknown option %s\n", a);
-			return 2;
-		} else if (want_file && !o->file) {
-			o->file = a;
-		} else {
-			return usage("unexpected argument");
-		}
+static void install_crash_handlers(void)
+{
+	static char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	struct sigaction sa;
+	int sigs[] = { SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL };
+
+	/* A stack overflow needs a stack to report on. */
+	sigaltstack(&ss, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = crash_handler;
+	sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+#ifdef MIGRACE_ASAN
+		/* ASan reports these itself (with exitcode=3). */
+		if (sigs[i] != SIGABRT)
+			continue;
+#endif
+		sigaction(sigs[i], &sa, NULL);
 	}
-	if (o->cpus < 2 || o->cpus > NR_CPUS)
-		return usage("--cpus must be 2..4");
-	if (o->ops < 1 || o->ops > MAX_OPS)
-		return usage("--ops must be 1..16");
-	if (o->depth < 1 || o->depth > 8)
-		return usage("--depth must be 1..8");
-	if (o->set.strict)
-		fprintf(stderr, "migrace: note: --strict (accessed/dirty preservation) has no checks yet\n");
-	return 0;
 }
 
 static double now_s(void)
 {
 	struct timespec ts;
 
-	/* Only to stop at --budget; never feeds an execution. */
+	/* Only for --budget and progress; never feeds an execution. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
@@ -190,41 +159,143 @@ static void slug(const char *title, char *out, size_t len)
 	out[j] = 0;
 }
 
+/* A variant or arch the engine does not have yet is bad input, not a run. */
+static int check_implemented(const char *name, const struct settings *s)
+{
+	if (s->variant != VARIANT_UPSTREAM)
+		return bad("%s: variant rfc-unified is not implemented yet", name);
+	if (s->arch != ARCH_X86)
+		return bad("%s: arch vivt is not implemented yet", name);
+	return 0;
+}
+
+/* Refuse an output path that cannot be written before spending a run on it. */
+static int check_out_path(const char *path)
+{
+	struct stat st;
+	const char *slash = strrchr(path, '/');
+
+	if (!stat(path, &st)) {
+		if (S_ISDIR(st.st_mode))
+			return bad("-o %s: is a directory", path);
+		if (access(path, W_OK))
+			return bad("-o %s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (errno != ENOENT)
+		return bad("-o %s: %s", path, strerror(errno));
+	if (slash) {
+		size_t n = slash == path ? 1 : (size_t)(slash - path);
+		char *dir = malloc(n + 1);
+		int ok;
+
+		if (!dir)
+			return bad("-o: out of memory");
+		memcpy(dir, path, n);
+		dir[n] = 0;
+		ok = !stat(dir, &st) && S_ISDIR(st.st_mode) && !access(dir, W_OK);
+		free(dir);
+		if (!ok)
+			return bad("-o %s: its directory does not exist or is not writable",
+				   path);
+	} else if (access(".", W_OK)) {
+		return bad("-o %s: the current directory is not writable", path);
+	}
+	return 0;
+}
+
+/*
+ * Progress on stderr: on a terminal one line refreshed about once a
+ * second, otherwise a plain line every 10 s.  The wall clock decides only
+ * when to print, never what is explored.
+ */
+struct progress {
+	bool on, tty;
+	double t0, next;
+	int width;
+};
+
+static void progress_show(struct progress *p, const struct cli_opts *o,
+			  long programs, long schedules, bool last)
+{
+	double t = now_s(), el = t - p->t0, rate;
+	char rem[48] = "";
+	int n;
+
+	if (!p->on || (!last && t < p->next))
+		return;
+	if (last) {
+		if (p->tty && p->width)
+			fprintf(stderr, "\r%*s\r", p->width, "");
+		return;
+	}
+	p->next = t + (p->tty ? 1.0 : 10.0);
+	rate = el > 0 ? schedules / el : 0;
+	if (o->budget)
+		snprintf(rem, sizeof(rem), ", %.0f s left",
+			 o->budget > el ? o->budget - el : 0);
+	else if (rate > 0)
+		snprintf(rem, sizeof(rem), ", about %.0f s left",
+			 (double)(o->runs - (unsigned long long)schedules) / rate);
+	n = fprintf(stderr, "%sexplore: %ld programs, %ld schedules, %.0f schedules/s, %.0f s elapsed%s%s",
+		    p->tty ? "\r" : "", programs, schedules, rate, el, rem,
+		    p->tty ? "  " : "\n");
+	if (p->tty && n > p->width)
+		p->width = n;
+}
+
 static int cmd_explore(int argc, char **argv)
 {
-	struct opts o;
+	struct cli_opts o;
 	static struct repro r;
 	static struct run_result res;
+	static struct repro fixed;
 	struct rng prog_rng;
+	struct settings set;
+	struct progress pr = { 0 };
 	long programs = 0, schedules = 0;
 	double t0 = now_s();
-	int ret = parse_opts(argc, argv, &o, false);
+	char err[512];
+	int ret;
 
-	if (ret)
-		return ret;
-	static struct repro fixed;
-
+	if (cli_parse(CLI_EXPLORE, argc, argv, &o, err, sizeof(err)))
+		return bad("%s", err);
+	if (o.out && check_out_path(o.out))
+		return 2;
 	if (!o.runs && !o.budget)
 		o.runs = 1000000;	/* about 15 s */
 	prog_rng.s = o.seed;
+	set = o.set;
 	if (o.program) {
-		char err[256];
-
-		if (repro_load(o.program, &fixed, err, sizeof(err))) {
-			fprintf(stderr, "migrace: %s\n", err);
+		if (repro_load(o.program, &fixed, err, sizeof(err)))
+			return bad("%s", err);
+		/* The file's settings, as `repro` takes them; options override. */
+		set = fixed.settings;
+		if (o.have_revert)
+			set.reverted = o.set.reverted;
+		if (o.have_variant)
+			set.variant = o.set.variant;
+		if (o.have_arch)
+			set.arch = o.set.arch;
+		if (o.set.strict)
+			set.strict = true;
+		if (check_implemented(o.program, &set))
 			return 2;
-		}
-		if (!o.have_revert)
-			o.set.reverted = fixed.settings.reverted;
 	}
+	if (set.strict)
+		fprintf(stderr, "migrace: note: --strict (accessed/dirty preservation) has no checks yet\n");
+	pr.on = !o.quiet && !o.verbose;
+	pr.tty = isatty(2);
+	pr.t0 = t0;
+	pr.next = t0 + (pr.tty ? 1.0 : 10.0);
 	for (;;) {
 		u64 est = 0, est_sync = 0;
 
-		if ((o.runs && schedules >= o.runs) ||
+		if ((o.runs && (unsigned long long)schedules >= o.runs) ||
 		    (o.budget && now_s() - t0 >= o.budget))
 			break;
 		memset(&r, 0, sizeof(r));
-		r.settings = o.set;
+		r.settings = set;
 		if (o.program)
 			r.prog = fixed.prog;	/* its schedules only */
 		else
@@ -246,43 +317,57 @@ static int cmd_explore(int argc, char **argv)
 				       programs, k, ret ? "BUG" : "clean",
 				       (unsigned long long)res.steps,
 				       (unsigned long long)res.trace_hash);
+			progress_show(&pr, &o, programs, schedules, false);
 			if (ret) {
-				char path[256], name[64];
+				char name[64], *path = NULL;
+				size_t plen;
 
+				progress_show(&pr, &o, programs, schedules, true);
 				r.sched = res.executed;
 				snprintf(r.title, sizeof(r.title), "%s", res.title);
 				r.trace_hash = res.trace_hash;
 				r.has_hash = true;
 				if (o.out) {
-					snprintf(path, sizeof(path), "%s", o.out);
+					path = strdup(o.out);
 				} else {
 					slug(res.title, name, sizeof(name));
 					mkdir("corpus", 0777);
 					mkdir("corpus/crashes", 0777);
-					snprintf(path, sizeof(path),
-						 "corpus/crashes/%s-%06llx.repro",
-						 name,
-						 (unsigned long long)(res.trace_hash & 0xffffff));
+					plen = strlen(name) + 64;
+					path = malloc(plen);
+					if (path)
+						snprintf(path, plen,
+							 "corpus/crashes/%s-%06llx.repro",
+							 name,
+							 (unsigned long long)(res.trace_hash & 0xffffff));
 				}
+				if (!path)
+					return bad("out of memory");
 				fputs(res.report, stdout);
-				if (repro_save(path, &r))
-					fprintf(stderr, "migrace: cannot write %s\n", path);
+				if (repro_save(path, &r)) {
+					ret = bad("cannot write %s: %s (the bug above was found, its repro is lost)",
+						  path, strerror(errno));
+					free(path);
+					return ret;
+				}
 				printf("repro: %s   (migrace repro FILE)\n", path);
 				printf("trace: %#018llx\n",
 				       (unsigned long long)res.trace_hash);
 				printf("explore: bug found after %ld programs, %ld schedules, %.1f s (seed %llu)\n",
 				       programs, schedules, now_s() - t0,
 				       (unsigned long long)o.seed);
+				free(path);
 				return 1;
 			}
 			if (res.steps > est)
 				est = res.steps;
 			if (res.sync_steps > est_sync)
 				est_sync = res.sync_steps;
-			if ((o.runs && schedules >= o.runs))
+			if (o.runs && (unsigned long long)schedules >= o.runs)
 				break;
 		}
 	}
+	progress_show(&pr, &o, programs, schedules, true);
 	printf("explore: no bug found in %ld programs, %ld schedules, %.1f s (seed %llu)\n",
 	       programs, schedules, now_s() - t0, (unsigned long long)o.seed);
 	return 0;
@@ -290,32 +375,22 @@ static int cmd_explore(int argc, char **argv)
 
 static int cmd_repro(int argc, char **argv)
 {
-	struct opts o;
+	struct cli_opts o;
 	static struct repro r;
 	static struct run_result res;
 	struct run_options ro = { 0 };
 	struct strategy st = { .kind = STRAT_REPLAY };
-	char err[256];
-	int ret = parse_opts(argc, argv, &o, true);
+	const char *name;
+	char err[512];
+	int ret, u;
 
-	if (ret)
-		return ret;
-	if (!o.file)
-		return usage("repro needs a FILE");
-	if (repro_load(o.file, &r, err, sizeof(err))) {
-		fprintf(stderr, "migrace: %s\n", err);
-		return 2;
-	}
-	if (r.settings.variant != VARIANT_UPSTREAM && !o.have_variant) {
-		fprintf(stderr, "migrace: %s: variant rfc-unified is not implemented yet\n",
-			o.file);
-		return 2;
-	}
-	if (r.settings.arch != ARCH_X86 && !o.have_arch) {
-		fprintf(stderr, "migrace: %s: arch vivt is not implemented yet\n",
-			o.file);
-		return 2;
-	}
+	if (cli_parse(CLI_REPRO, argc, argv, &o, err, sizeof(err)))
+		return bad("%s", err);
+	name = strcmp(o.file, "-") ? o.file : "<stdin>";
+	if (repro_load(o.file, &r, err, sizeof(err)))
+		return bad("%s", err);
+	if (o.check && repro_check_points(&r, name, err, sizeof(err)))
+		return bad("%s", err);
 	if (o.have_revert)
 		r.settings.reverted = o.set.reverted;
 	if (o.have_variant)
@@ -324,44 +399,51 @@ static int cmd_repro(int argc, char **argv)
 		r.settings.arch = o.set.arch;
 	if (o.set.strict)
 		r.settings.strict = true;
+	if (check_implemented(name, &r.settings))
+		return 2;
+	if (r.settings.strict)
+		fprintf(stderr, "migrace: note: --strict (accessed/dirty preservation) has no checks yet\n");
 	st.replay = &r.sched;
 	ro.trace = o.trace;
 	ret = run_program(&r.prog, &r.settings, &st, &ro, &res);
+	u = sched_unreached_segment();
+	if (!ret && u >= 0) {
+		const struct segment *sg = &r.sched.seg[u];
+
+		/* A point that never occurs is a schedule error, not "clean". */
+		return bad("%s: schedule line %u: CPU %d never reached %s%s%s #%u (its program ended first)",
+			   name, sg->line, sg->cpu, sg->what,
+			   sg->func[0] ? " in " : "", sg->func, sg->count);
+	}
 	if (ret)
 		fputs(res.report, stdout);
 	printf("trace: %#018llx\n", (unsigned long long)res.trace_hash);
-	printf("repro: %s: %s (%llu events)\n", o.file,
+	printf("repro: %s: %s (%llu events)\n", name,
 	       ret ? "bug reproduced" : "clean", (unsigned long long)res.steps);
 	return ret ? 1 : 0;
 }
 
 static int cmd_decode(int argc, char **argv)
 {
-	struct opts o;
+	struct cli_opts o;
 	static struct repro r;
-	static u8 buf[1 << 16];
+	struct settings set = { 0 };
+	char err[512], *data;
 	size_t n;
-	FILE *f;
-	int ret = parse_opts(argc, argv, &o, true);
 
-	if (ret)
-		return ret;
-	if (!o.file || !o.out)
-		return usage("decode needs FUZZ_INPUT and -o REPRO");
-	f = fopen(o.file, "rb");
-	if (!f) {
-		fprintf(stderr, "migrace: %s: %s\n", o.file, strerror(errno));
-		return 2;
-	}
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	decode_input(buf, n, &r);
+	if (cli_parse(CLI_DECODE, argc, argv, &o, err, sizeof(err)))
+		return bad("%s", err);
 	/* The fuzz target's settings come from the environment. */
-	if (getenv("MIGRACE_REVERT") &&
-	    fixes_parse(getenv("MIGRACE_REVERT"), &r.settings.reverted)) {
-		fprintf(stderr, "migrace: MIGRACE_REVERT: unknown fix\n");
+	if (cli_env(getenv("MIGRACE_REVERT"), getenv("MIGRACE_VARIANT"),
+		    getenv("MIGRACE_ARCH"), &set, err, sizeof(err)))
+		return bad("%s", err);
+	if (check_out_path(o.out))
 		return 2;
-	}
+	if (repro_read_file(o.file, 1 << 20, &data, &n, err, sizeof(err)))
+		return bad("%s", err);
+	decode_input((const u8 *)data, n, &r);
+	free(data);
+	r.settings = set;
 	if (r.pct.on) {
 		/* Run it as the fuzz target did and keep the executed schedule. */
 		static struct run_result res;
@@ -375,29 +457,32 @@ static int cmd_decode(int argc, char **argv)
 		r.trace_hash = res.trace_hash;
 		r.has_hash = true;
 	}
-	if (repro_save(o.out, &r)) {
-		fprintf(stderr, "migrace: cannot write %s\n", o.out);
-		return 2;
-	}
+	if (repro_save(o.out, &r))
+		return bad("cannot write %s: %s", o.out, strerror(errno));
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	install_crash_handlers();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2)
-		return usage(NULL);
+		return bad("missing command (fixes, explore, repro, decode); see 'migrace --help'");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
 	if (!strcmp(argv[1], "fixes"))
-		return argc == 2 ? cmd_fixes() : usage("fixes takes no arguments");
+		return argc == 2 ? cmd_fixes() : bad("fixes takes no arguments");
 	if (!strcmp(argv[1], "explore"))
 		return cmd_explore(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "repro"))
 		return cmd_repro(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "decode"))
 		return cmd_decode(argc - 2, argv + 2);
-	if (!strcmp(argv[1], "minimize") || !strcmp(argv[1], "stress")) {
-		fprintf(stderr, "migrace: '%s' is not implemented yet\n", argv[1]);
-		return 2;
-	}
-	return usage("unknown command");
+	if (!strcmp(argv[1], "minimize") || !strcmp(argv[1], "stress"))
+		return bad("'%s' is not implemented yet", argv[1]);
+	return bad("unknown command '%.60s' (fixes, explore, repro, decode); see 'migrace --help'",
+		   argv[1]);
 }

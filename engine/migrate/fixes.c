@@ -23,28 +23,37 @@ unsigned long fixes_reverted;
 
 int fixes_parse(const char *list, unsigned long *mask)
 {
-	char buf[512], *tok, *save;
+	const char *tok = list;
 
+	/*
+	 * Walk the list in place: a copy into a fixed buffer would cut a
+	 * long list and accept whatever bad name lay past the cut.  Empty
+	 * lists and empty names ("a,,b", "a,") are errors, not "none".
+	 */
 	*mask = 0;
-	if (!strcmp(list, "none") || !*list)
+	if (!strcmp(list, "none"))
 		return 0;
 	if (!strcmp(list, "all")) {
 		*mask = (1UL << NR_FIXES) - 1;
 		return 0;
 	}
-	snprintf(buf, sizeof(buf), "%s", list);
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
+	for (;;) {
+		size_t len = strcspn(tok, ",");
 		int i;
 
 		for (i = 0; i < NR_FIXES; i++)
-			if (!strcmp(tok, fix_table[i].name))
+			if (strlen(fix_table[i].name) == len &&
+			    !strncmp(tok, fix_table[i].name, len))
 				break;
-		if (i == NR_FIXES)
+		if (i == NR_FIXES) {
+			*mask = 0;
 			return -1;
+		}
 		*mask |= 1UL << i;
+		if (!tok[len])
+			return 0;
+		tok += len + 1;
 	}
-	return 0;
 }
 
 void fixes_format(unsigned long mask, char *buf, size_t len)

@@ -58,6 +58,8 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 			op->failcopy = (b2 & 0x20) ? (b2 >> 6) & 3 : 0;
 			op->decline &= (1u << op->npages) - 1;
 			op->failcopy &= (1u << op->npages) - 1;
+			if (!(op_sigs[op->kind].args & OPA_MASKS))
+				op->decline = op->failcopy = 0;
 		}
 	}
 	b = next(&c);

@@ -22,6 +22,27 @@ static const char *const op_names[NR_OP_KINDS] = {
 	[OP_RECLAIM] = "reclaim",
 };
 
+/* Kept next to op_format(): the parser accepts what this says it prints. */
+const struct op_sig op_sigs[NR_OP_KINDS] = {
+	[OP_READ] = { OPA_PAGE | OPA_SLOT },
+	[OP_WRITE] = { OPA_PAGE },
+	[OP_MMAP] = { OPA_PAGE | OPA_NPAGES },
+	[OP_MUNMAP] = { OPA_PAGE | OPA_NPAGES },
+	[OP_MADVISE] = { OPA_PAGE | OPA_NPAGES | OPA_ADVICE },
+	[OP_FORK] = { 0 },
+	[OP_MIGRATE_TO_DEVICE] = { OPA_PAGE | OPA_NPAGES | OPA_MASKS },
+	[OP_MIGRATE_TO_SYSTEM] = { OPA_PAGE | OPA_NPAGES | OPA_MASKS },
+	[OP_RECLAIM] = { 0 },
+};
+
+int op_kind_by_name(const char *name, size_t len)
+{
+	for (int k = 0; k < NR_OP_KINDS; k++)
+		if (strlen(op_names[k]) == len && !strncmp(name, op_names[k], len))
+			return k;
+	return -1;
+}
+
 const int op_advices[NR_ADVICES] = {
 	MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT,
 };
@@ -77,12 +98,16 @@ void op_format(const struct op *op, char *buf, size_t len)
 	default:
 		n = snprintf(buf, len, "%s(p%d, %d", op_name(op->kind),
 			     op->page, op->npages);
-		if (n > 0 && (size_t)n < len && op->decline)
-			n += snprintf(buf + n, len - n, ", decline %#x",
-				      op->decline);
-		if (n > 0 && (size_t)n < len && op->failcopy)
-			n += snprintf(buf + n, len - n, ", failcopy %#x",
-				      op->failcopy);
+		/* The driver's choices, for the ops that take them. */
+		if (op->kind < NR_OP_KINDS &&
+		    (op_sigs[op->kind].args & OPA_MASKS)) {
+			if (n > 0 && (size_t)n < len && op->decline)
+				n += snprintf(buf + n, len - n,
+					      ", decline %#x", op->decline);
+			if (n > 0 && (size_t)n < len && op->failcopy)
+				n += snprintf(buf + n, len - n,
+					      ", failcopy %#x", op->failcopy);
+		}
 		if (n > 0 && (size_t)n < len)
 			n += snprintf(buf + n, len - n, ")");
 	}
@@ -144,6 +169,9 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 				op->decline = rng_below(r, 1u << op->npages);
 			if (!rng_below(r, 4))
 				op->failcopy = rng_below(r, 1u << op->npages);
+			/* Only the ops that take them keep the choices. */
+			if (!(op_sigs[k].args & OPA_MASKS))
+				op->decline = op->failcopy = 0;
 			if (k == OP_FORK && procs < MAX_PROCS)
 				procs++;
 		}

@@ -64,6 +64,17 @@ static struct {
 	int seg;
 	u32 seg_done;	/* events (or matches) of the current segment */
 	bool seg_started;
+	int unreached;	/* first 'until' segment whose CPU ended first */
+	/*
+	 * 'until' segments that ended early (their CPU blocked or
+	 * yielded): each still counts its point, so a point that never
+	 * occurs on that CPU is found at the end of the run.
+	 */
+	struct {
+		int seg;
+		u32 done;
+	} pend[8];
+	int npend;
 	/* recording */
 	struct schedule *rec;
 	/* tracing */
@@ -192,6 +203,23 @@ static int pick_replay(int cur)
 		if (sg->cpu < S.ncpus && runnable(sg->cpu) &&
 		    !seg_complete(sg, sg->cpu) && !(yield && sg->cpu == cur))
 			return sg->cpu;
+		/*
+		 * Bookkeeping only, no decision depends on it: a named point
+		 * its CPU finished without reaching is a schedule that does
+		 * not describe this run (a typo, say), not a clean replay.
+		 */
+		if (sg->kind == SEG_UNTIL && sg->cpu < S.ncpus &&
+		    !seg_complete(sg, sg->cpu)) {
+			u32 done = S.seg_started ? S.seg_done : 0;
+
+			if (S.v[sg->cpu].state == VCPU_DONE) {
+				if (S.unreached < 0)
+					S.unreached = S.seg;
+			} else if (S.npend < (int)ARRAY_SIZE(S.pend)) {
+				S.pend[S.npend].seg = S.seg;
+				S.pend[S.npend++].done = done;
+			}
+		}
 		S.seg++;
 		S.seg_done = 0;
 		S.seg_started = false;
@@ -295,6 +323,13 @@ static void yield_blocked(bool final)
 		switch_to(next, final);
 }
 
+static bool seg_matches(const struct segment *sg, const char *what,
+			const char *func)
+{
+	return !strcmp(sg->what, what) &&
+	       (!sg->func[0] || !strcmp(sg->func, func));
+}
+
 static void trace_add(enum ev_kind kind, const char *what, const char *func,
 		      const void *obj, unsigned long addr, u64 val)
 {
@@ -329,6 +364,13 @@ static void trace_add(enum ev_kind kind, const char *what, const char *func,
 	S.last_sync = kind == EV_UNLOCK || kind == EV_OP_END;
 	S.nsync += S.last_sync;
 	record(c);
+	for (int i = 0; i < S.npend; i++) {
+		const struct segment *sg = &S.st.replay->seg[S.pend[i].seg];
+
+		if (sg->cpu == c && seg_matches(sg, what, func) &&
+		    ++S.pend[i].done >= sg->count)
+			S.pend[i--] = S.pend[--S.npend];
+	}
 	if (S.st.kind == STRAT_REPLAY && S.st.replay &&
 	    S.seg < S.st.replay->nseg) {
 		const struct segment *sg = &S.st.replay->seg[S.seg];
@@ -338,8 +380,7 @@ static void trace_add(enum ev_kind kind, const char *what, const char *func,
 			if (sg->kind == SEG_STEPS)
 				S.seg_done++;
 			else if (sg->kind == SEG_UNTIL &&
-				 !strcmp(sg->what, what) &&
-				 (!sg->func[0] || !strcmp(sg->func, func)))
+				 seg_matches(sg, what, func))
 				S.seg_done++;
 			else if (sg->kind == SEG_RELEASES &&
 				 (kind == EV_UNLOCK || kind == EV_OP_END))
@@ -447,6 +488,8 @@ void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 	S.seg = 0;
 	S.seg_done = 0;
 	S.seg_started = false;
+	S.unreached = -1;
+	S.npend = 0;
 	S.cur = -1;
 	S.aborted = false;
 	S.yielding = false;
@@ -529,6 +572,16 @@ void sched_abort_cpu(void)
 	S.aborted = true;
 	switch_to(-1, true);
 	abort();
+}
+
+int sched_unreached_segment(void)
+{
+	int first = S.unreached;
+
+	for (int i = 0; i < S.npend; i++)
+		if (first < 0 || S.pend[i].seg < first)
+			first = S.pend[i].seg;
+	return first;
 }
 
 u64 sched_hash(void)

@@ -50,6 +50,23 @@ struct op {
 	u8 failcopy;
 };
 
+/*
+ * What each op kind takes, in the order op_format() prints it: the parser
+ * accepts exactly this and checks the ranges, so a new op is one entry
+ * in op_sigs[] (prog.c) plus its case in op_format().
+ */
+#define OPA_PAGE	0x01	/* pN: first page, 0..REGION_PAGES-1 */
+#define OPA_NPAGES	0x02	/* K: pages, 1..REGION_PAGES-page */
+#define OPA_ADVICE	0x04	/* MADV_*: one of op_advices[] */
+#define OPA_SLOT	0x08	/* optional "slot S": S < the file's CPUs */
+#define OPA_MASKS	0x10	/* optional "decline M", "failcopy M" */
+
+struct op_sig {
+	u8 args;
+};
+extern const struct op_sig op_sigs[NR_OP_KINDS];
+int op_kind_by_name(const char *name, size_t len);
+
 struct program {
 	int ncpus;
 	int nops[NR_CPUS];
@@ -85,6 +102,9 @@ struct segment {
 	u8 cpu;
 	u8 kind;
 	u32 count;	/* SEG_STEPS: events; SEG_UNTIL: occurrence */
+	/* where a hand-written segment came from (0: machine-made) */
+	u32 line;
+	u16 what_col, func_col;
 	char what[SEG_NAME_LEN];
 	char func[SEG_NAME_LEN];
 };
@@ -121,11 +141,41 @@ unsigned long op_addr(const struct op *op);
 struct rng;
 void prog_generate(struct program *p, struct rng *rng, int ncpus, int nops);
 
-/* Repro files.  Parsers return 0, or -1 with a one-line reason in @err. */
+/*
+ * Repro files.  Parsers return 0, or -1 with a one-line reason in @err:
+ * "NAME:LINE:COLUMN: what is wrong (the accepted range)".  The grammar is
+ * in docs/repro-format.md.  repro_parse() takes a NUL-terminated text;
+ * repro_parse_buf() takes @len bytes (a NUL byte in them is an error).
+ */
+#define REPRO_MAX_BYTES (1 << 20)
 int repro_parse(const char *text, struct repro *r, char *err, size_t errlen);
+int repro_parse_buf(const char *text, size_t len, const char *name,
+		    struct repro *r, char *err, size_t errlen);
+/*
+ * A whole regular file (or "-": standard input) of at most @max bytes,
+ * NUL-terminated, in malloc()ed *@text; -1 with a one-line reason.
+ */
+int repro_read_file(const char *path, size_t max, char **text, size_t *len,
+		    char *err, size_t errlen);
+/* A path, or "-" for standard input. */
 int repro_load(const char *path, struct repro *r, char *err, size_t errlen);
 void repro_print(FILE *f, const struct repro *r);
+/* 0, or -1 with errno set; a failed write leaves no file behind. */
 int repro_save(const char *path, const struct repro *r);
+/* Same settings, program and schedule (the fields each op kind uses). */
+bool repro_equal(const struct repro *a, const struct repro *b);
+/*
+ * Every named point of the schedule is one the engine can emit (the
+ * catalog is generated from the sources at build time); else -1 and
+ * "NAME:LINE:COL: unknown point 'X' (did you mean 'Y'?)".
+ */
+int repro_check_points(const struct repro *r, const char *name, char *err,
+		       size_t errlen);
+/* The generated catalog (points.c): event names and function names. */
+extern const char *const point_names[];
+extern const int nr_point_names;
+extern const char *const point_funcs[];
+extern const int nr_point_funcs;
 
 /* Fuzzer bytes -> program + schedule (fuzz/ and `migrace decode`). */
 void decode_input(const u8 *data, size_t size, struct repro *r);

@@ -72,6 +72,13 @@ int run_program(const struct program *p, const struct settings *s,
 		struct run_result *res);
 
 /*
+ * After a replay: the index of the first "until" segment whose CPU
+ * finished its program without reaching the named point, or -1.  (A
+ * segment whose CPU blocked ends early by design and is not counted.)
+ */
+int sched_unreached_segment(void);
+
+/*
  * For unit tests that drive the emulated kernel directly, on one thread
  * and outside any schedule: reset the whole machine, and run @fn with
  * reports caught (returns 1 and fills @title if @fn made a report).
