@@ -6,7 +6,7 @@
  * -o FILE.repro` turns it into a repro file (with the same environment).
  *
  * Settings: MIGRACE_REVERT=fix[,fix...]|all|none, MIGRACE_VARIANT,
- * MIGRACE_ARCH.
+ * MIGRACE_ARCH, MIGRACE_STRICT=0|1.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +48,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	sched_switch_hook = count_switch;
 	/* The same checks as `migrace decode` (tools/cli_opts.c). */
 	if (cli_env(getenv("MIGRACE_REVERT"), getenv("MIGRACE_VARIANT"),
-		    getenv("MIGRACE_ARCH"), &settings, err, sizeof(err))) {
+		    getenv("MIGRACE_ARCH"), getenv("MIGRACE_STRICT"), &settings, err, sizeof(err))) {
 		fprintf(stderr, "fuzz_migrate: %s\n", err);
 		exit(2);
 	}

@@ -155,7 +155,8 @@ static void fuzz_argv(const uint8_t *data, size_t size)
 	}
 	/* The environment parser, on the same words. */
 	if (cli_env(argc > 0 ? argv[0] : env_vals[data[0] % 4],
-		    argc > 1 ? argv[1] : NULL, argc > 2 ? argv[2] : NULL, &set,
+		    argc > 1 ? argv[1] : NULL, argc > 2 ? argv[2] : NULL,
+		    argc > 3 ? argv[3] : NULL, &set,
 		    err, sizeof(err)))
 		one_line(err);
 	free(buf);

@@ -111,6 +111,8 @@ environment)
 	expect 2 "MIGRACE_VARIANT: unknown variant 'up'" env MIGRACE_VARIANT=up "$migrace" decode "$in" -o "$tmp/d.repro"
 	expect 2 "MIGRACE_ARCH is set but empty" env MIGRACE_ARCH= "$migrace" decode "$in" -o "$tmp/d.repro"
 	expect 2 "MIGRACE_ARCH: vivt is not implemented yet" env MIGRACE_ARCH=vivt "$migrace" decode "$in" -o "$tmp/d.repro"
+	expect 2 "MIGRACE_STRICT must be 0 or 1" env MIGRACE_STRICT=yes "$migrace" decode "$in" -o "$tmp/d.repro"
+	expect 2 "MIGRACE_STRICT is set but empty" env MIGRACE_STRICT= "$migrace" decode "$in" -o "$tmp/d.repro"
 	expect 0 "" env MIGRACE_REVERT=flush-tlb-under-ptl MIGRACE_VARIANT=upstream MIGRACE_ARCH=x86 "$migrace" decode "$in" -o "$tmp/d.repro"
 	grep -q '^revert flush-tlb-under-ptl$' "$tmp/d.repro" || { echo "FAIL: decode ignored MIGRACE_REVERT"; fail=1; }
 	;;

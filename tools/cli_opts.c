@@ -328,8 +328,19 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o,
 }
 
 int cli_env(const char *revert, const char *variant, const char *arch,
-	    struct settings *set, char *err, size_t len)
+	    const char *strict, struct settings *set, char *err, size_t len)
 {
+	if (strict) {
+		if (!*strict)
+			return fail(err, len, "MIGRACE_STRICT is set but empty (unset it, or say 0 or 1)");
+		if (!strcmp(strict, "1"))
+			set->strict = true;
+		else if (!strcmp(strict, "0"))
+			set->strict = false;
+		else
+			return fail(err, len, "MIGRACE_STRICT must be 0 or 1, not '%s'",
+				    strict);
+	}
 	if (revert) {
 		if (!*revert)
 			return fail(err, len, "MIGRACE_REVERT is set but empty (unset it, or say none)");

@@ -45,12 +45,13 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o,
 	      char *err, size_t errlen);
 
 /*
- * The fuzz targets' settings: MIGRACE_REVERT, MIGRACE_VARIANT and
- * MIGRACE_ARCH (NULL: unset).  An empty value is an error, as is a
+ * The fuzz targets' settings: MIGRACE_REVERT, MIGRACE_VARIANT,
+ * MIGRACE_ARCH and MIGRACE_STRICT (NULL: unset).  An empty value is an error, as is a
  * variant or arch that is not implemented.
  */
 int cli_env(const char *revert, const char *variant, const char *arch,
-	    struct settings *set, char *err, size_t errlen);
+	    const char *strict, struct settings *set, char *err,
+	    size_t errlen);
 
 /* The first bad name of a fix list (for messages); "" if none. */
 void cli_bad_fix(const char *list, char *out, size_t len);

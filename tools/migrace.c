@@ -49,7 +49,7 @@ static const char usage_text[] =
 	"       migrace decode FUZZ_INPUT|- -o REPRO\n"
 	"       migrace minimize FILE -o OUT   (not implemented yet)\n"
 	"       migrace stress ...             (not implemented yet)\n"
-	"environment (decode, fuzz targets): MIGRACE_REVERT, MIGRACE_VARIANT, MIGRACE_ARCH\n"
+	"environment (decode, fuzz targets): MIGRACE_REVERT, MIGRACE_VARIANT, MIGRACE_ARCH, MIGRACE_STRICT\n"
 	"exit status: 0 nothing found / clean replay, 1 a bug found or reproduced,\n"
 	"             2 bad usage or bad input (one line on stderr), 3 the harness crashed\n";
 
@@ -282,8 +282,6 @@ static int cmd_explore(int argc, char **argv)
 		if (check_implemented(o.program, &set))
 			return 2;
 	}
-	if (set.strict)
-		fprintf(stderr, "migrace: note: --strict (accessed/dirty preservation) has no checks yet\n");
 	pr.on = !o.quiet && !o.verbose;
 	pr.tty = isatty(2);
 	pr.t0 = t0;
@@ -401,8 +399,6 @@ static int cmd_repro(int argc, char **argv)
 		r.settings.strict = true;
 	if (check_implemented(name, &r.settings))
 		return 2;
-	if (r.settings.strict)
-		fprintf(stderr, "migrace: note: --strict (accessed/dirty preservation) has no checks yet\n");
 	st.replay = &r.sched;
 	ro.trace = o.trace;
 	ret = run_program(&r.prog, &r.settings, &st, &ro, &res);
@@ -435,7 +431,7 @@ static int cmd_decode(int argc, char **argv)
 		return bad("%s", err);
 	/* The fuzz target's settings come from the environment. */
 	if (cli_env(getenv("MIGRACE_REVERT"), getenv("MIGRACE_VARIANT"),
-		    getenv("MIGRACE_ARCH"), &set, err, sizeof(err)))
+		    getenv("MIGRACE_ARCH"), getenv("MIGRACE_STRICT"), &set, err, sizeof(err)))
 		return bad("%s", err);
 	if (check_out_path(o.out))
 		return 2;
