@@ -132,14 +132,17 @@ static void lazyfree_end(int proc, int page)
 	}
 }
 
-int oracle_op_begin(int proc, int page, int npages, int slot_lo, int slot_hi,
-		    u64 value, const char *what)
+static int op_begin(int proc, int page, int npages, int slot_lo,
+		    int slot_hi, u64 value, const char *what, bool maybe)
 {
 	u64 t = now();
 	int op = new_op(value, t, 0, -1, what);
 
+	if (op >= 0)
+		O.ops[op].maybe = maybe;
+
 	/* An op over the whole page replaces what MADV_FREE may do. */
-	if (slot_lo == 0 && slot_hi == O.slots - 1)
+	if (!maybe && slot_lo == 0 && slot_hi == O.slots - 1)
 		for (int pg = page; pg < page + npages && pg < O.pages; pg++)
 			lazyfree_end(proc, pg);
 	for (int pg = page; pg < page + npages && pg < O.pages; pg++)
@@ -151,11 +154,22 @@ int oracle_op_begin(int proc, int page, int npages, int slot_lo, int slot_hi,
 			 * not reach it.
 			 */
 			for (int child = 0; child < ORACLE_PROCS; child++)
-				if (O.forking[proc] & (1u << child))
-					reg_add(&O.regs[child][pg][s],
-						new_op(value, t, 0, op, what));
+				if (O.forking[proc] & (1u << child)) {
+					int c = new_op(value, t, 0, op, what);
+
+					if (c >= 0)
+						O.ops[c].maybe = maybe;
+					reg_add(&O.regs[child][pg][s], c);
+				}
 		}
 	return op;
+}
+
+int oracle_op_begin(int proc, int page, int npages, int slot_lo, int slot_hi,
+		    u64 value, const char *what)
+{
+	return op_begin(proc, page, npages, slot_lo, slot_hi, value, what,
+			false);
 }
 
 static void reg_prune(struct reg *r, int op)
@@ -263,6 +277,13 @@ void oracle_check_read(const struct mm_struct *mm, int proc, int page,
 	report_bug(mm, addr, "memory corruption: wrong value read at %#lx", addr);
 }
 
+int oracle_maybe_begin(int proc, int page, int npages, int slot_lo,
+		       int slot_hi, u64 value, const char *what)
+{
+	return op_begin(proc, page, npages, slot_lo, slot_hi, value, what,
+			true);
+}
+
 int oracle_lazyfree_begin(int proc, int page, const char *what)
 {
 	int op;
@@ -270,12 +291,10 @@ int oracle_lazyfree_begin(int proc, int page, const char *what)
 	if (page >= O.pages)
 		return -1;
 	lazyfree_end(proc, page);
-	op = oracle_op_begin(proc, page, 1, 0, O.slots - 1, 0, what);
+	op = oracle_maybe_begin(proc, page, 1, 0, O.slots - 1, 0, what);
 	O.lazyfree_ret[proc][page] = 0;
-	if (op >= 0) {
-		O.ops[op].maybe = true;
+	if (op >= 0)
 		O.lazyfree[proc][page] = op + 1;
-	}
 	return op;
 }
 

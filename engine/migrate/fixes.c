@@ -17,6 +17,9 @@ const struct fix_info fix_table[NR_FIXES] = {
 	[FIX_YOUNG_DIRTY_ENTRY] = {
 		FIX_YOUNG_DIRTY_ENTRY, "young-dirty-entry", "2022-09-26",
 		"mm: remember young/dirty bit for page migrations" },
+	[FIX_ANON_EXCLUSIVE] = {
+		FIX_ANON_EXCLUSIVE, "anon-exclusive", "2022-05-09",
+		"mm: remember exclusively mapped anonymous pages with PG_anon_exclusive" },
 };
 
 unsigned long fixes_reverted;

@@ -3,7 +3,8 @@
  * mm/migrate.c (the parts migrate_device.c uses), Linux 6.0-6.1:
  * remove_migration_ptes(), migrate_folio(), migration_entry_wait().
  *
- * Fix switches here: young-dirty-entry (remove_migration_pte()).
+ * Fix switches here: young-dirty-entry and anon-exclusive
+ * (remove_migration_pte()).
  */
 #include <migrace/check.h>
 #include <migrace/fixes.h>
@@ -13,13 +14,6 @@
 #include <migrace/mm.h>
 #include <migrace/rmap.h>
 #include <migrace/tlb.h>
-
-static pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
-{
-	if (vma->vm_flags & VM_WRITE)
-		pte = pte_mkwrite(pte);
-	return pte;
-}
 
 /*
  * Restore a potential migration pte to a working pte entry
@@ -68,7 +62,8 @@ static bool remove_migration_pte(struct folio *folio,
 	else if (pte_swp_uffd_wp(orig))
 		pte = __pte(pte_val(pte) | _PAGE_UFFD_WP);
 
-	if (folio_test_anon(folio) && !is_readable_migration_entry(entry))
+	if (fix_enabled(FIX_ANON_EXCLUSIVE) && folio_test_anon(folio) &&
+	    !is_readable_migration_entry(entry))
 		rmap_flags |= RMAP_EXCLUSIVE;
 
 	if (unlikely(is_device_private_page(new))) {

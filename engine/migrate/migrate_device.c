@@ -10,10 +10,11 @@
  *   young-dirty-entry    migrate_vma_collect_pmd() (and mm/rmap.c
  *                        try_to_migrate_one(), mm/migrate.c
  *                        remove_migration_pte())
+ *   anon-exclusive       migrate_vma_collect_pmd() (and mm/rmap.c,
+ *                        mm/memory.c, mm/fork.c, mm/gup.c, mm/migrate.c)
  * Applied in their fixed form only, not yet switches: "add missing
- * flush_cache_page()", PG_anon_exclusive handling, the fault_page
- * reference of "fix race when faulting a device private page", and the
- * cpages count.
+ * flush_cache_page()", the fault_page reference of "fix race when
+ * faulting a device private page", and the cpages count.
  */
 #include <migrace/check.h>
 #include <migrace/fixes.h>
@@ -154,21 +155,25 @@ static int migrate_vma_collect_pmd(pmd_t *pmdp, unsigned long start,
 		 * set up a special migration page table entry now.
 		 */
 		if (trylock_page(page)) {
-			bool anon_exclusive;
+			bool anon_exclusive = false;
 			pte_t swp_pte;
 
-			flush_cache_page(vma, addr, pte_pfn(pte));
-			anon_exclusive = PageAnon(page) &&
-					 PageAnonExclusive(page);
-			if (anon_exclusive) {
-				pte = ptep_clear_flush(vma, addr, ptep);
+			if (fix_enabled(FIX_ANON_EXCLUSIVE)) {
+				flush_cache_page(vma, addr, pte_pfn(pte));
+				anon_exclusive = PageAnon(page) &&
+						 PageAnonExclusive(page);
+				if (anon_exclusive) {
+					pte = ptep_clear_flush(vma, addr, ptep);
 
-				if (page_try_share_anon_rmap(page)) {
-					set_pte_at(mm, addr, ptep, pte);
-					unlock_page(page);
-					put_page(page);
-					mpfn = 0;
-					goto next;
+					if (page_try_share_anon_rmap(page)) {
+						set_pte_at(mm, addr, ptep, pte);
+						unlock_page(page);
+						put_page(page);
+						mpfn = 0;
+						goto next;
+					}
+				} else {
+					pte = ptep_get_and_clear(mm, addr, ptep);
 				}
 			} else {
 				pte = ptep_get_and_clear(mm, addr, ptep);

@@ -2,20 +2,21 @@
 /*
  * fork(): dup_mmap() and copy_page_range() (kernel/fork.c, mm/memory.c).
  * Anonymous pages become shared (no longer PageAnonExclusive), writable
- * ptes are write-protected in parent and child, and migration and
- * device-private entries are copied as the kernel copies them.
+ * ptes are write-protected in parent and child, possibly pinned pages are
+ * copied for the child, and swap, migration and device-private entries
+ * are copied as the kernel copies them.
+ *
+ * Fix switches here: anon-exclusive (copy_present_pte()).
  */
 #include <migrace/check.h>
+#include <migrace/fixes.h>
+#include <migrace/gup.h>
+#include <migrace/migrate.h>
 #include <migrace/mm.h>
 #include <migrace/mmu_notifier.h>
 #include <migrace/rmap.h>
 #include <migrace/swap.h>
 #include <migrace/tlb.h>
-
-static inline bool is_cow_mapping(unsigned long flags)
-{
-	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
-}
 
 static void copy_nonpresent_pte(struct mm_struct *dst_mm,
 				struct mm_struct *src_mm, pte_t *dst_pte,
@@ -64,23 +65,74 @@ static void copy_nonpresent_pte(struct mm_struct *dst_mm,
 	set_pte_at(dst_mm, addr, dst_pte, pte);
 }
 
-static void copy_present_pte(struct vm_area_struct *dst_vma,
+/*
+ * The parent's anonymous page may be pinned: give the child its own copy
+ * now, so the pinned page is never replaced by a later COW in the parent.
+ * -EAGAIN: the caller must allocate *@prealloc (outside the locks) first.
+ */
+static int copy_present_page(struct vm_area_struct *dst_vma,
 			     struct vm_area_struct *src_vma, pte_t *dst_pte,
-			     pte_t *src_pte, unsigned long addr, pte_t pte)
+			     unsigned long addr, struct page **prealloc,
+			     struct page *page)
+{
+	struct page *new_page = *prealloc;
+	pte_t pte;
+
+	if (!new_page)
+		return -EAGAIN;
+	/*
+	 * We have a prealloc page, all good!  Take it
+	 * over and copy the page & arm it.
+	 */
+	*prealloc = NULL;
+	copy_highpage(new_page, page);
+	__SetPageUptodate(new_page);
+	page_add_new_anon_rmap(new_page, dst_vma, addr);
+	lru_cache_add_inactive_or_unevictable(new_page, dst_vma);
+	inc_mm_counter(dst_vma->vm_mm);
+
+	/* All done, just insert the new page copy in the child */
+	pte = mk_pte(new_page, dst_vma->vm_page_prot);
+	pte = maybe_mkwrite(pte_mkdirty(pte), dst_vma);
+	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
+	(void)src_vma;
+	return 0;
+}
+
+static int copy_present_pte(struct vm_area_struct *dst_vma,
+			    struct vm_area_struct *src_vma, pte_t *dst_pte,
+			    pte_t *src_pte, unsigned long addr, pte_t pte,
+			    struct page **prealloc)
 {
 	struct mm_struct *src_mm = src_vma->vm_mm;
 	unsigned long vm_flags = src_vma->vm_flags;
 	struct page *page = vm_normal_page(src_vma, addr, pte);
 
 	if (page && PageAnon(page)) {
-		get_page(page);
-		/*
-		 * Fails only for a possibly pinned page, which fork must
-		 * copy for the child.  Nothing pins pages until GUP is
-		 * emulated, so a failure here is reported, not handled.
-		 */
-		if (WARN_ON(page_try_dup_anon_rmap(page, false, src_vma)))
-			put_page(page);
+		if (fix_enabled(FIX_ANON_EXCLUSIVE)) {
+			/*
+			 * If this page may have been pinned by the parent
+			 * process, copy the page immediately for the child so
+			 * that we'll always guarantee the pinned page won't be
+			 * randomly replaced in the future.
+			 */
+			get_page(page);
+			if (unlikely(page_try_dup_anon_rmap(page, false,
+							    src_vma))) {
+				/* Page maybe pinned, we have to copy. */
+				put_page(page);
+				return copy_present_page(dst_vma, src_vma,
+							 dst_pte, addr,
+							 prealloc, page);
+			}
+		} else {
+			if (unlikely(page_needs_cow_for_dma(src_vma, page)))
+				return copy_present_page(dst_vma, src_vma,
+							 dst_pte, addr,
+							 prealloc, page);
+			get_page(page);
+			page_dup_rmap(page);
+		}
 		inc_mm_counter(dst_vma->vm_mm);
 	}
 	/*
@@ -93,6 +145,7 @@ static void copy_present_pte(struct vm_area_struct *dst_vma,
 	}
 	pte = pte_mkold(pte);
 	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
+	return 0;
 }
 
 static int copy_pte_range(struct vm_area_struct *dst_vma,
@@ -104,9 +157,12 @@ static int copy_pte_range(struct vm_area_struct *dst_vma,
 	struct mm_struct *src_mm = src_vma->vm_mm;
 	spinlock_t *src_ptl, *dst_ptl;
 	pte_t *src_pte, *dst_pte;
+	struct page *prealloc = NULL;
+	int ret = 0;
 
 	if (pte_alloc(dst_mm, dst_pmd))
 		return -ENOMEM;
+again:
 	dst_pte = pte_offset_map_lock(dst_mm, dst_pmd, addr, &dst_ptl);
 	src_pte = pte_offset_map(src_pmd, addr);
 	src_ptl = pte_lockptr(src_mm, src_pmd);
@@ -116,16 +172,30 @@ static int copy_pte_range(struct vm_area_struct *dst_vma,
 
 		if (pte_none(pte))
 			continue;
-		if (!pte_present(pte))
+		if (!pte_present(pte)) {
 			copy_nonpresent_pte(dst_mm, src_mm, dst_pte, src_pte,
 					    src_vma, addr, pte);
-		else
-			copy_present_pte(dst_vma, src_vma, dst_pte, src_pte,
-					 addr, pte);
+			continue;
+		}
+		/* copy_present_pte() will clear `*prealloc' if consumed */
+		ret = copy_present_pte(dst_vma, src_vma, dst_pte, src_pte,
+				       addr, pte, &prealloc);
+		if (unlikely(ret == -EAGAIN))
+			break;
 	}
 	spin_unlock(src_ptl);
-	pte_unmap_unlock(dst_pte - 1, dst_ptl);
-	return 0;
+	pte_unmap_unlock(dst_pte, dst_ptl);
+	if (ret == -EAGAIN) {
+		/* page_copy_prealloc(), with no lock held */
+		prealloc = alloc_page();
+		if (!prealloc)
+			return -ENOMEM;
+		ret = 0;
+		goto again;
+	}
+	if (unlikely(prealloc))
+		put_page(prealloc);
+	return ret;
 }
 
 static int copy_page_range(struct vm_area_struct *dst_vma,
@@ -141,6 +211,13 @@ static int copy_page_range(struct vm_area_struct *dst_vma,
 	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0,
 				src_vma, src_mm, addr, end);
 	mmu_notifier_invalidate_range_start(&range);
+	/*
+	 * GUP-fast pins back off while the parent's ptes are being write-
+	 * protected (raw_write_seqcount_begin()).
+	 */
+	sched_point(EV_ATOMIC, "raw_write_seqcount_begin", __func__,
+		    &src_mm->write_protect_seq, addr, 0);
+	WRITE_ONCE(src_mm->write_protect_seq, src_mm->write_protect_seq + 1);
 	while (addr < end && !ret) {
 		unsigned long next = pmd_addr_end(addr, end);
 		pmd_t *src_pmd = pmd_offset(pgd_offset(src_mm, addr), addr);
@@ -155,6 +232,9 @@ static int copy_page_range(struct vm_area_struct *dst_vma,
 		}
 		addr = next;
 	}
+	sched_point(EV_ATOMIC, "raw_write_seqcount_end", __func__,
+		    &src_mm->write_protect_seq, addr, 0);
+	WRITE_ONCE(src_mm->write_protect_seq, src_mm->write_protect_seq + 1);
 	mmu_notifier_invalidate_range_end(&range);
 	return ret;
 }

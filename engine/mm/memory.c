@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mm/memory.c: page faults and zapping, as of Linux 6.0-6.1.
+ *
+ * Fix switches here: anon-exclusive (do_wp_page(): before
+ * PG_anon_exclusive, the reference count alone decided reuse).
  */
 #include <migrace/check.h>
+#include <migrace/fixes.h>
 #include <migrace/memremap.h>
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
@@ -23,13 +27,6 @@ struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr,
 		report_bug(vma->vm_mm, addr, "bad pte %#llx at %#lx",
 			   (unsigned long long)pte_val(pte), addr);
 	return pfn_to_page(pfn);
-}
-
-static pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
-{
-	if (vma->vm_flags & VM_WRITE)
-		pte = pte_mkwrite(pte);
-	return pte;
 }
 
 /* ---- anonymous faults ---- */
@@ -119,7 +116,14 @@ static int wp_page_copy(struct vm_fault *vmf)
 		flush_cache_page(vma, vmf->address, pte_pfn(vmf->orig_pte));
 		entry = mk_pte(new_page, vma->vm_page_prot);
 		entry = pte_mkyoung(entry);
-		entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+		if (unlikely(vmf->flags & FAULT_FLAG_UNSHARE)) {
+			if (pte_soft_dirty(vmf->orig_pte))
+				entry = pte_mksoft_dirty(entry);
+			if (pte_uffd_wp(vmf->orig_pte))
+				entry = pte_mkuffd_wp(entry);
+		} else {
+			entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+		}
 		/*
 		 * Clear the pte and flush the TLB before the new page is
 		 * visible: no CPU may write the old page afterwards.
@@ -162,30 +166,49 @@ static int wp_page_reuse(struct vm_fault *vmf)
 	return 0;
 }
 
-/* Called with the PTL held; drops it. */
+/*
+ * Called with the PTL held; drops it.  FAULT_FLAG_UNSHARE (a R/O GUP pin
+ * of a possibly shared anonymous page) makes the page exclusive, by
+ * reuse or by copy, without making the pte writable.
+ */
 static int do_wp_page(struct vm_fault *vmf)
 {
+	const bool unshare = vmf->flags & FAULT_FLAG_UNSHARE;
 	struct vm_area_struct *vma = vmf->vma;
 	struct page *page;
 
 	vmf->page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
 	if (!vmf->page) {
+		if (unlikely(unshare)) {
+			/* No anonymous page -> nothing to do. */
+			pte_unmap_unlock(vmf->pte, vmf->ptl);
+			return 0;
+		}
 		/* the zero page */
 		pte_unmap_unlock(vmf->pte, vmf->ptl);
 		return wp_page_copy(vmf);
 	}
 	page = vmf->page;
 	if (PageAnon(page)) {
-		/* An exclusive anonymous page is always reused. */
-		if (PageAnonExclusive(page))
+		/*
+		 * If the page is exclusive to this process we must reuse the
+		 * page without further checks.  (Before PG_anon_exclusive,
+		 * the reference count alone decided.)
+		 */
+		if (fix_enabled(FIX_ANON_EXCLUSIVE) && PageAnonExclusive(page))
 			goto reuse;
 		/*
-		 * Otherwise reuse only what is provably not shared: no other
-		 * reference but ours (the LRU batch holds one: drain it).
+		 * We have to verify under page lock: these early checks are
+		 * just an optimization to avoid locking the page and freeing
+		 * the swapcache if there is little hope that we can reuse.
 		 */
 		if (page_count(page) > 3)
 			goto copy;
 		if (!PageLRU(page))
+			/*
+			 * Note: We cannot easily detect+handle references from
+			 * remote LRU pagevecs or references to PageLRU() pages.
+			 */
 			lru_add_drain();
 		if (page_count(page) > 1 + PageSwapCache(page))
 			goto copy;
@@ -197,12 +220,28 @@ static int do_wp_page(struct vm_fault *vmf)
 			unlock_page(page);
 			goto copy;
 		}
+		/*
+		 * Ok, we've got the only page reference from our mapping
+		 * and the page is locked, it's dark out, and we're wearing
+		 * sunglasses. Hit it.
+		 */
 		page_move_anon_rmap(page, vma);
 		unlock_page(page);
 reuse:
+		if (unlikely(unshare)) {
+			pte_unmap_unlock(vmf->pte, vmf->ptl);
+			return 0;
+		}
 		return wp_page_reuse(vmf);
+	} else if (unshare) {
+		/* No anonymous page -> nothing to do. */
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return 0;
 	}
 copy:
+	/*
+	 * Ok, we need to copy. Oh, well..
+	 */
 	get_page(page);
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 	return wp_page_copy(vmf);
@@ -368,8 +407,9 @@ static int do_swap_page(struct vm_fault *vmf)
 
 	page_add_anon_rmap(page, vma, vmf->address, rmap_flags);
 
-	VM_BUG_ON(!PageAnon(page) ||
-		  (pte_write(pte) && !PageAnonExclusive(page)));
+	VM_BUG_ON(!PageAnon(page));
+	if (fix_enabled(FIX_ANON_EXCLUSIVE))
+		VM_BUG_ON(pte_write(pte) && !PageAnonExclusive(page));
 	set_pte_at(vma->vm_mm, vmf->address, vmf->pte, pte);
 
 	unlock_page(page);
@@ -420,10 +460,11 @@ static int handle_pte_fault(struct vm_fault *vmf)
 	entry = vmf->orig_pte;
 	if (unlikely(!pte_same(ptep_get(vmf->pte), entry)))
 		goto unlock;
-	if (vmf->flags & FAULT_FLAG_WRITE) {
+	if (vmf->flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
 		if (!pte_write(entry))
 			return do_wp_page(vmf);
-		entry = pte_mkdirty(entry);
+		else if (likely(vmf->flags & FAULT_FLAG_WRITE))
+			entry = pte_mkdirty(entry);
 	}
 	entry = pte_mkyoung(entry);
 	if (!pte_same(entry, vmf->orig_pte)) {

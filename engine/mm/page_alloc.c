@@ -153,16 +153,17 @@ static void __page_cache_release(struct page *page)
 		lru_del_page(page);
 }
 
-void __put_page(struct page *page, const char *func)
+static void put_page_refs(struct page *page, int refs, const char *what,
+			  const char *func)
 {
 	int new;
 
-	sched_point(EV_ATOMIC, "put_page", func, page, page_to_pfn(page), 0);
-	check_page_alive(page, "put_page");
-	new = __atomic_sub_fetch(&page->_refcount, 1, __ATOMIC_ACQ_REL);
+	sched_point(EV_ATOMIC, what, func, page, page_to_pfn(page), 0);
+	check_page_alive(page, what);
+	new = __atomic_sub_fetch(&page->_refcount, refs, __ATOMIC_ACQ_REL);
 	if (new < 0)
 		report_bug(NULL, 0,
-			   "refcount underflow: put_page() in %s() on pfn %lu",
+			   "refcount underflow: %s() in %s() on pfn %lu", what,
 			   func, page_to_pfn(page));
 	if (new > 0)
 		return;
@@ -175,6 +176,16 @@ void __put_page(struct page *page, const char *func)
 	}
 	__page_cache_release(page);
 	free_unref_page(page);
+}
+
+void __put_page(struct page *page, const char *func)
+{
+	put_page_refs(page, 1, "put_page", func);
+}
+
+void folio_put_refs(struct folio *folio, int refs)
+{
+	put_page_refs(&folio->page, refs, "folio_put_refs", __func__);
 }
 
 /* ---- allocator ---- */

@@ -4,10 +4,14 @@
  * PG_anon_exclusive, the rmap walk, folio_referenced(), try_to_unmap()
  * and try_to_migrate().
  *
- * Fix switches here: young-dirty-entry (try_to_migrate_one()).
+ * Fix switches here: young-dirty-entry (try_to_migrate_one());
+ * anon-exclusive (__page_set_anon_rmap(), page_move_anon_rmap(): before
+ * PG_anon_exclusive nothing marks a page exclusive, so every test of the
+ * flag below sees a page that is not).
  */
 #include <migrace/check.h>
 #include <migrace/fixes.h>
+#include <migrace/gup.h>
 #include <migrace/swap.h>
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
@@ -165,7 +169,8 @@ static void __page_set_anon_rmap(struct page *page, struct vm_area_struct *vma,
 				    PAGE_MAPPING_ANON));
 		page->index = linear_page_index(vma, address);
 	}
-	if (exclusive)
+	/* Before PG_anon_exclusive nothing remembered exclusivity. */
+	if (exclusive && fix_enabled(FIX_ANON_EXCLUSIVE))
 		SetPageAnonExclusive(page);
 }
 
@@ -215,30 +220,69 @@ void page_remove_rmap(struct page *page, struct vm_area_struct *vma,
 			   page_to_pfn(page));
 }
 
-/* No FOLL_PIN yet: a page is pinned only by GUP, which comes later. */
-static bool page_maybe_dma_pinned(struct page *page)
-{
-	(void)page;
-	return false;
-}
-
+/**
+ * page_try_share_anon_rmap - try marking an exclusive anonymous page possibly
+ *			      shared to prepare for KSM or temporary unmapping
+ * @page: the exclusive anonymous page to try marking possibly shared
+ *
+ * The caller needs to hold the PT lock and has to have the page table entry
+ * cleared/invalidated+flushed, to properly sync against GUP-fast.
+ *
+ * Returns 0 if marking the page possibly shared succeeded. Returns -EBUSY
+ * otherwise.
+ */
 int page_try_share_anon_rmap(struct page *page)
 {
-	if (unlikely(page_maybe_dma_pinned(page)))
+	VM_BUG_ON_PAGE(!PageAnon(page) || !PageAnonExclusive(page), page);
+
+	/* See page_try_dup_anon_rmap(). */
+	if (likely(!is_device_private_page(page) &&
+		   unlikely(page_maybe_dma_pinned(page))))
 		return -EBUSY;
 	ClearPageAnonExclusive(page);
 	return 0;
 }
 
+/**
+ * page_try_dup_anon_rmap - try duplicating a mapping of an already mapped
+ *			    anonymous page
+ *
+ * Duplicating the mapping can only fail if the page may be pinned; device
+ * private pages cannot get pinned and consequently this function cannot fail.
+ *
+ * If duplicating the mapping succeeds, the page has to be mapped R/O into
+ * the parent and the child. It must *not* get mapped writable after this call.
+ *
+ * Returns 0 if duplicating the mapping succeeded. Returns -EBUSY otherwise.
+ */
 int page_try_dup_anon_rmap(struct page *page, bool compound,
 			   struct vm_area_struct *src_vma)
 {
-	(void)compound, (void)src_vma;
-	if (PageAnonExclusive(page)) {
-		if (unlikely(page_maybe_dma_pinned(page)))
-			return -EBUSY;
-		ClearPageAnonExclusive(page);
-	}
+	(void)compound;
+	VM_BUG_ON_PAGE(!PageAnon(page), page);
+
+	/*
+	 * No need to check+clear for already shared pages, including KSM
+	 * pages.
+	 */
+	if (!PageAnonExclusive(page))
+		goto dup;
+	/*
+	 * If this page may have been pinned by the parent process,
+	 * don't allow to duplicate the mapping but instead require to e.g.,
+	 * copy the page immediately for the child so that we'll always
+	 * guarantee the pinned page won't be randomly replaced in the
+	 * future on write faults.
+	 */
+	if (likely(!is_device_private_page(page) &&
+		   unlikely(page_needs_cow_for_dma(src_vma, page))))
+		return -EBUSY;
+	ClearPageAnonExclusive(page);
+	/*
+	 * It's okay to share the anon page between both processes, mapping
+	 * the page R/O into both processes.
+	 */
+dup:
 	page_dup_rmap(page);
 	return 0;
 }
@@ -247,7 +291,8 @@ void page_move_anon_rmap(struct page *page, struct vm_area_struct *vma)
 {
 	WRITE_ONCE(page->mapping, (void *)((unsigned long)vma->anon_vma |
 					   PAGE_MAPPING_ANON));
-	SetPageAnonExclusive(page);
+	if (fix_enabled(FIX_ANON_EXCLUSIVE))
+		SetPageAnonExclusive(page);
 }
 
 /* ---- rmap walk ---- */
@@ -461,9 +506,10 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
 			swp_pte = pte_swp_mkuffd_wp(swp_pte);
 		set_pte_at(mm, address, ptep, swp_pte);
 	} else {
-		VM_BUG_ON_PAGE(pte_write(pteval) && folio_test_anon(folio) &&
-				       !anon_exclusive,
-			       subpage);
+		if (fix_enabled(FIX_ANON_EXCLUSIVE))
+			VM_BUG_ON_PAGE(pte_write(pteval) &&
+				       folio_test_anon(folio) && !anon_exclusive,
+				       subpage);
 		/* See page_try_share_anon_rmap(): clear PTE first. */
 		if (anon_exclusive && page_try_share_anon_rmap(subpage)) {
 			set_pte_at(mm, address, ptep, pteval);

@@ -10,6 +10,7 @@
  */
 #include <migrace/check.h>
 #include <migrace/cpu.h>
+#include <migrace/gup.h>
 #include <migrace/migrate.h>
 #include <migrace/rmap.h>
 #include <migrace/swap.h>
@@ -200,6 +201,8 @@ static unsigned long shrink_folio_list(struct list_head *folio_list,
 		 */
 		if (folio_test_anon(folio) && folio_test_swapbacked(folio)) {
 			if (!folio_test_swapcache(folio)) {
+				if (folio_maybe_dma_pinned(folio))
+					goto keep_locked;
 				if (!add_to_swap(folio))
 					goto activate_locked;
 			}

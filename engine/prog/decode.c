@@ -60,6 +60,8 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 			op->failcopy &= (1u << op->npages) - 1;
 			if (!(op_sigs[op->kind].args & OPA_MASKS))
 				op->decline = op->failcopy = 0;
+			if (op_sigs[op->kind].args & OPA_PINFLAGS)
+				op->flags = (b2 >> 2) & PIN_ALL;
 		}
 	}
 	b = next(&c);

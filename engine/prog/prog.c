@@ -20,6 +20,10 @@ static const char *const op_names[NR_OP_KINDS] = {
 	[OP_MIGRATE_TO_DEVICE] = "migrate_to_device",
 	[OP_MIGRATE_TO_SYSTEM] = "migrate_to_system",
 	[OP_RECLAIM] = "reclaim",
+	[OP_PIN] = "pin",
+	[OP_PIN_READ] = "pin_read",
+	[OP_PIN_WRITE] = "pin_write",
+	[OP_UNPIN] = "unpin",
 };
 
 /* Kept next to op_format(): the parser accepts what this says it prints. */
@@ -33,7 +37,24 @@ const struct op_sig op_sigs[NR_OP_KINDS] = {
 	[OP_MIGRATE_TO_DEVICE] = { OPA_PAGE | OPA_NPAGES | OPA_MASKS },
 	[OP_MIGRATE_TO_SYSTEM] = { OPA_PAGE | OPA_NPAGES | OPA_MASKS },
 	[OP_RECLAIM] = { 0 },
+	[OP_PIN] = { OPA_PAGE | OPA_PINFLAGS },
+	[OP_PIN_READ] = { OPA_PAGE | OPA_SLOT },
+	[OP_PIN_WRITE] = { OPA_PAGE },
+	[OP_UNPIN] = { OPA_PAGE },
 };
+
+const char *pin_flag_name(int bit)
+{
+	switch (bit) {
+	case PIN_WRITE:
+		return "write";
+	case PIN_LONGTERM:
+		return "longterm";
+	case PIN_FAST:
+		return "fast";
+	}
+	return NULL;
+}
 
 int op_kind_by_name(const char *name, size_t len)
 {
@@ -85,7 +106,26 @@ void op_format(const struct op *op, char *buf, size_t len)
 			n = snprintf(buf, len, "read(p%d)", op->page);
 		break;
 	case OP_WRITE:
-		n = snprintf(buf, len, "write(p%d)", op->page);
+	case OP_PIN_WRITE:
+	case OP_UNPIN:
+		n = snprintf(buf, len, "%s(p%d)", op_name(op->kind), op->page);
+		break;
+	case OP_PIN_READ:
+		if (op->slot < NR_CPUS)
+			n = snprintf(buf, len, "pin_read(p%d, slot %d)",
+				     op->page, op->slot);
+		else
+			n = snprintf(buf, len, "pin_read(p%d)", op->page);
+		break;
+	case OP_PIN:
+		n = snprintf(buf, len, "pin(p%d", op->page);
+		for (int b = 1; b <= PIN_ALL && n > 0 && (size_t)n < len;
+		     b <<= 1)
+			if (op->flags & b)
+				n += snprintf(buf + n, len - n, ", %s",
+					      pin_flag_name(b));
+		if (n > 0 && (size_t)n < len)
+			n += snprintf(buf + n, len - n, ")");
 		break;
 	case OP_MADVISE:
 		n = snprintf(buf, len, "madvise(p%d, %d, %s)", op->page,
@@ -120,6 +160,7 @@ static const int weights[NR_OP_KINDS] = {
 	[OP_MUNMAP] = 1, [OP_MADVISE] = 2, [OP_FORK] = 1,
 	[OP_MIGRATE_TO_DEVICE] = 3, [OP_MIGRATE_TO_SYSTEM] = 2,
 	[OP_RECLAIM] = 2,
+	[OP_PIN] = 2, [OP_PIN_READ] = 2, [OP_PIN_WRITE] = 2, [OP_UNPIN] = 1,
 };
 
 void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
@@ -144,6 +185,9 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 	} while (total == 0);
 
 	for (int c = 0; c < ncpus; c++) {
+		const struct op *pins[MAX_OPS];
+		int npins = 0;
+
 		p->nops[c] = 1 + rng_below(r, nops);
 		for (int i = 0; i < p->nops[c]; i++) {
 			struct op *op = &p->ops[c][i];
@@ -172,6 +216,23 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 			/* Only the ops that take them keep the choices. */
 			if (!(op_sigs[k].args & OPA_MASKS))
 				op->decline = op->failcopy = 0;
+			if (op_sigs[k].args & OPA_PINFLAGS)
+				op->flags = rng_below(r, PIN_ALL + 1);
+			/*
+			 * An op that uses a resource mostly uses one an
+			 * earlier op of this CPU made (as syzkaller does):
+			 * a pin's accesses and unpin target a page pinned.
+			 */
+			if (k == OP_PIN) {
+				pins[npins++] = op;
+			} else if ((k == OP_PIN_READ || k == OP_PIN_WRITE ||
+				    k == OP_UNPIN) && npins &&
+				   rng_below(r, 4)) {
+				const struct op *pin = pins[rng_below(r, npins)];
+
+				op->page = pin->page;
+				op->proc = pin->proc;
+			}
 			if (k == OP_FORK && procs < MAX_PROCS)
 				procs++;
 		}

@@ -142,11 +142,12 @@ static const char *sig_text(int k, char *buf, size_t len)
 {
 	u8 a = op_sigs[k].args;
 
-	snprintf(buf, len, "%s(%s%s%s%s%s)", op_name(k),
+	snprintf(buf, len, "%s(%s%s%s%s%s%s)", op_name(k),
 		 a & OPA_PAGE ? "pN" : "", a & OPA_NPAGES ? ", K" : "",
 		 a & OPA_ADVICE ? ", MADV_*" : "",
 		 a & OPA_SLOT ? "[, slot S]" : "",
-		 a & OPA_MASKS ? "[, decline M][, failcopy M]" : "");
+		 a & OPA_MASKS ? "[, decline M][, failcopy M]" : "",
+		 a & OPA_PINFLAGS ? "[, write][, longterm][, fast]" : "");
 	return buf;
 }
 
@@ -155,6 +156,14 @@ struct slot_ref {
 	int line;
 	int col;
 };
+
+static int pin_flag_by_name(const char *s, size_t n)
+{
+	for (int b = 1; b <= PIN_ALL; b <<= 1)
+		if (word_is(s, n, pin_flag_name(b)))
+			return b;
+	return 0;
+}
 
 static int parse_op(struct pctx *c, const char *s, struct op *op,
 		    struct slot_ref *sref)
@@ -176,7 +185,7 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 	if (k < 0) {
 		if (*open != '(')
 			return perr(c, p, "unknown keyword '%.*s'", tok_len(p), p);
-		return perr(c, p, "unknown op '%.*s' (read, write, mmap, munmap, madvise, fork, migrate_to_device, migrate_to_system, reclaim)",
+		return perr(c, p, "unknown op '%.*s' (read, write, mmap, munmap, madvise, fork, migrate_to_device, migrate_to_system, reclaim, pin, pin_read, pin_write, unpin)",
 			    (int)min(n, (size_t)40), p);
 	}
 	op->kind = (u8)k;
@@ -203,7 +212,18 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 		if (e == q)
 			return perr(c, q, "empty argument: %s", sig);
 		n = word_len(q);
-		if (word_is(q, n, "slot") || word_is(q, n, "decline") ||
+		if ((args & OPA_PINFLAGS) && n == (size_t)(e - q) &&
+		    pin_flag_by_name(q, n)) {
+			int b = pin_flag_by_name(q, n);
+
+			if (next < npos)
+				return perr(c, q, "'%.*s' before the required arguments: %s",
+					    (int)n, q, sig);
+			if (op->flags & b)
+				return perr(c, q, "'%.*s' given twice", (int)n,
+					    q);
+			op->flags |= (u8)b;
+		} else if (word_is(q, n, "slot") || word_is(q, n, "decline") ||
 		    word_is(q, n, "failcopy")) {
 			const char *num = skip_ws(q + n);
 			bool slot = q[0] == 's', dec = q[0] == 'd';
@@ -902,6 +922,8 @@ static bool op_equal(const struct op *a, const struct op *b)
 		return false;
 	if ((args & OPA_SLOT) &&
 	    min(a->slot, (u8)NR_CPUS) != min(b->slot, (u8)NR_CPUS))
+		return false;
+	if ((args & OPA_PINFLAGS) && a->flags != b->flags)
 		return false;
 	if ((args & OPA_MASKS) &&
 	    (a->decline != b->decline || a->failcopy != b->failcopy))

@@ -11,6 +11,7 @@
 #include <migrace/cpu.h>
 #include <migrace/dmirror.h>
 #include <migrace/fixes.h>
+#include <migrace/gup.h>
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
 #include <migrace/rcu.h>
@@ -29,6 +30,22 @@ static struct {
 	u64 seq[NR_CPUS];
 	char label[NR_CPUS][MAX_OPS][96];
 	char ret_label[NR_CPUS][MAX_OPS][48];
+	/* oracle 5: one pin per CPU, process and page */
+	struct pin {
+		bool held;
+		bool coherent;	/* must agree with the process's mapping */
+		bool wrote;	/* DMA wrote through it: dirty on unpin */
+		u8 flags;
+		u32 epoch;
+		struct page *page;
+	} pins[NR_CPUS][MAX_PROCS][REGION_PAGES];
+	/*
+	 * Bumped when an op that replaces the mapping of a page starts
+	 * (munmap, mmap, MADV_DONTNEED): a pin taken before no longer has
+	 * to agree with the process (the documented exceptions).
+	 */
+	u32 remap_epoch[MAX_PROCS][REGION_PAGES];
+	int remap_inflight[MAX_PROCS][REGION_PAGES];
 	jmp_buf jb;
 } M;
 
@@ -159,6 +176,110 @@ static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
 		oracle_page_written(op->proc, op->page, h);
 }
 
+static void remap_begin(int proc, int page, int npages)
+{
+	for (int pg = page; pg < page + npages && pg < REGION_PAGES; pg++) {
+		M.remap_epoch[proc][pg]++;
+		M.remap_inflight[proc][pg]++;
+	}
+}
+
+static void remap_end(int proc, int page, int npages)
+{
+	for (int pg = page; pg < page + npages && pg < REGION_PAGES; pg++)
+		M.remap_inflight[proc][pg]--;
+}
+
+/* ---- oracle 5: pins (FOLL_PIN users doing DMA) ---- */
+
+static bool pin_coherent(const struct pin *pn, int proc, int page)
+{
+	return pn->coherent && pn->epoch == M.remap_epoch[proc][page];
+}
+
+static void do_pin(struct mm_struct *mm, const struct op *op, int cpu)
+{
+	struct pin *pn = &M.pins[cpu][op->proc][op->page];
+	unsigned long addr = op_addr(op);
+	unsigned int gup_flags = 0;
+	u32 epoch = M.remap_epoch[op->proc][op->page];
+	bool quiet = !M.remap_inflight[op->proc][op->page];
+	struct page *page;
+	long ret;
+
+	if (pn->held)
+		return;		/* one pin per CPU and page */
+	if (op->flags & PIN_WRITE)
+		gup_flags |= FOLL_WRITE;
+	if (op->flags & PIN_LONGTERM)
+		gup_flags |= FOLL_LONGTERM;
+	if (op->flags & PIN_FAST)
+		ret = pin_user_pages_fast(mm, addr, 1, gup_flags, &page);
+	else
+		ret = pin_user_pages_remote(mm, addr, 1, gup_flags, &page);
+	if (ret != 1)
+		return;
+	pn->held = true;
+	pn->page = page;
+	pn->flags = op->flags;
+	pn->wrote = false;
+	pn->epoch = epoch;
+	/*
+	 * Anonymous memory only: Linux 6.0 pins the shared zero page R/O
+	 * without unsharing it, a documented limitation.
+	 */
+	pn->coherent = quiet && PageAnon(page);
+}
+
+static void do_pin_write(struct mm_struct *mm, const struct op *op, int cpu)
+{
+	struct pin *pn = &M.pins[cpu][op->proc][op->page];
+	unsigned long addr = op_addr(op);
+	u64 val = ((u64)(cpu + 1) << 48) | ((u64)op->proc << 40) |
+		  ++M.seq[cpu];
+	int h;
+
+	/* A legal pinner writes only through a FOLL_WRITE pin. */
+	if (!pn->held || !(pn->flags & PIN_WRITE))
+		return;
+	if (pin_coherent(pn, op->proc, op->page))
+		h = oracle_op_begin(op->proc, op->page, 1, cpu, cpu, val,
+				    "pin_write()");
+	else
+		h = oracle_maybe_begin(op->proc, op->page, 1, cpu, cpu, val,
+				       "pin_write()");
+	sched_point(EV_USER, "dma store", "pin_write", mm, addr, val);
+	check_page_alive(pn->page, "DMA store through a pin");
+	pn->page->data[cpu] = val;
+	pn->wrote = true;
+	oracle_op_end(h, true);
+}
+
+static void do_pin_read(struct mm_struct *mm, const struct op *op, int cpu)
+{
+	struct pin *pn = &M.pins[cpu][op->proc][op->page];
+	unsigned long addr = op_addr(op);
+	int slot = op->slot < M.prog->ncpus ? op->slot : cpu;
+	u64 val;
+
+	if (!pn->held)
+		return;
+	sched_point(EV_USER, "dma load", "pin_read", mm, addr, 0);
+	check_page_alive(pn->page, "DMA load through a pin");
+	val = pn->page->data[slot];
+	if (pin_coherent(pn, op->proc, op->page))
+		oracle_check_read(mm, op->proc, op->page, slot, val, addr,
+				  (int)page_to_pfn(pn->page), "(through a pin");
+}
+
+static void unpin(struct pin *pn)
+{
+	if (!pn->held)
+		return;
+	unpin_user_pages_dirty_lock(&pn->page, 1, pn->wrote);
+	pn->held = false;
+}
+
 /*
  * MADV_DONTNEED stores 0; MADV_FREE may store 0 until the page is written
  * again; MADV_COLD and MADV_PAGEOUT must be invisible.
@@ -171,6 +292,8 @@ static void do_madvise_op(struct mm_struct *mm, const struct op *op)
 	bool lazyfree = op->advice == MADV_FREE;
 	int h[REGION_PAGES];
 
+	if (dontneed)
+		remap_begin(op->proc, op->page, op->npages);
 	/* Pages outside any VMA are not zapped: withdraw those afterwards. */
 	for (int i = 0; i < op->npages; i++) {
 		int pg = op->page + i;
@@ -200,6 +323,8 @@ static void do_madvise_op(struct mm_struct *mm, const struct op *op)
 			oracle_op_end(h[i], false);	/* no VMA: withdrawn */
 		}
 	}
+	if (dontneed)
+		remap_end(op->proc, op->page, op->npages);
 }
 
 static void do_fork(int proc)
@@ -244,15 +369,31 @@ static void exec_op(int cpu, int i)
 		shrink_all_lru();
 		break;
 	case OP_MUNMAP:
+		remap_begin(op->proc, op->page, op->npages);
 		h = oracle_op_begin(op->proc, op->page, op->npages, 0,
 				    M.prog->ncpus - 1, VAL_UNMAPPED, "munmap()");
 		oracle_op_end(h, do_munmap_syscall(mm, addr, len) == 0);
+		remap_end(op->proc, op->page, op->npages);
 		break;
 	case OP_MMAP:
+		remap_begin(op->proc, op->page, op->npages);
 		h = oracle_op_begin(op->proc, op->page, op->npages, 0,
 				    M.prog->ncpus - 1, 0, "mmap()");
 		oracle_op_end(h, do_mmap_fixed(mm, addr, len,
 					       VM_READ | VM_WRITE) == 0);
+		remap_end(op->proc, op->page, op->npages);
+		break;
+	case OP_PIN:
+		do_pin(mm, op, cpu);
+		break;
+	case OP_PIN_READ:
+		do_pin_read(mm, op, cpu);
+		break;
+	case OP_PIN_WRITE:
+		do_pin_write(mm, op, cpu);
+		break;
+	case OP_UNPIN:
+		unpin(&M.pins[cpu][op->proc][op->page]);
 		break;
 	case OP_FORK:
 		do_fork(op->proc);
@@ -277,6 +418,11 @@ static void cpu_main(int cpu)
 {
 	for (int i = 0; i < M.prog->nops[cpu]; i++)
 		exec_op(cpu, i);
+	/* The pins still held are released when the program ends. */
+	for (int p = 0; p < MAX_PROCS; p++)
+		for (int pg = 0; pg < REGION_PAGES; pg++)
+			unpin(&M.pins[cpu][p][pg]);
+	check_return_to_user("the program's end");
 }
 
 /* ---- set-up ---- */
@@ -287,6 +433,9 @@ static void setup(const struct program *p)
 
 	M.nprocs = 1;
 	memset(M.mms, 0, sizeof(M.mms));
+	memset(M.pins, 0, sizeof(M.pins));
+	memset(M.remap_epoch, 0, sizeof(M.remap_epoch));
+	memset(M.remap_inflight, 0, sizeof(M.remap_inflight));
 	memset(M.seq, 0, sizeof(M.seq));
 	dmirror_device_init(&M.mdevice);
 	mm = mm_alloc(0);

@@ -42,6 +42,12 @@ void oracle_check_read(const struct mm_struct *mm, int proc, int page,
 /* Initial value of a slot when the region is populated at set-up. */
 u64 oracle_initial_value(int proc, int page, int slot);
 /*
+ * A store that may or may not reach these registers (e.g. a DMA write
+ * through a pin that no longer maps the address): it overwrites nothing.
+ */
+int oracle_maybe_begin(int proc, int page, int npages, int slot_lo,
+		       int slot_hi, u64 value, const char *what);
+/*
  * MADV_FREE of @page: each slot may read 0 from now until a write to the
  * page that started after the call returned (oracle_lazyfree_returned())
  * completes (oracle_page_written() with that write's handle).

@@ -49,6 +49,9 @@ struct mm_struct {
 	long rss_anon;
 	struct mmu_notifier_subscriptions *notifier_subscriptions;
 	bool dead;
+	/* fork write-protects under this seqcount: GUP-fast pins back off */
+	unsigned int write_protect_seq;
+	bool has_pinned;	/* MMF_HAS_PINNED: a FOLL_PIN ever happened */
 };
 
 static inline unsigned long mm_cpumask(struct mm_struct *mm)
@@ -82,6 +85,18 @@ static inline unsigned long linear_page_index(struct vm_area_struct *vma,
 					      unsigned long addr)
 {
 	return ((addr - vma->vm_start) >> PAGE_SHIFT) + vma->vm_pgoff;
+}
+
+static inline bool is_cow_mapping(unsigned long flags)
+{
+	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+}
+
+static inline pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & VM_WRITE)
+		pte = pte_mkwrite(pte);
+	return pte;
 }
 
 struct mm_struct *mm_alloc(int id);
@@ -124,6 +139,7 @@ static inline void arch_leave_lazy_mmu_mode(void) {}
 /* ---- faults (mm/memory.c) ---- */
 #define FAULT_FLAG_WRITE 0x01
 #define FAULT_FLAG_USER 0x40
+#define FAULT_FLAG_UNSHARE 0x800	/* R/O pin: make the anon page exclusive */
 
 #define VM_FAULT_OOM 0x000001
 #define VM_FAULT_SIGBUS 0x000002

@@ -226,6 +226,7 @@ void __put_page(struct page *page, const char *func);
 #define folio_put(f) __put_page(&(f)->page, __func__)
 #define folio_ref_count(f) page_count(&(f)->page)
 void folio_ref_add(struct folio *folio, int nr);
+void folio_put_refs(struct folio *folio, int refs);
 void folio_ref_sub(struct folio *folio, int nr);
 /* cmpxchg the refcount from @count to 0: nobody else holds a reference */
 bool folio_ref_freeze(struct folio *folio, int count);

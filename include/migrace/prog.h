@@ -26,6 +26,10 @@ enum op_kind {
 	OP_MIGRATE_TO_DEVICE,
 	OP_MIGRATE_TO_SYSTEM,
 	OP_RECLAIM,
+	OP_PIN,
+	OP_PIN_READ,
+	OP_PIN_WRITE,
+	OP_UNPIN,
 	NR_OP_KINDS
 };
 
@@ -48,7 +52,15 @@ struct op {
 	 */
 	u8 decline;
 	u8 failcopy;
+	u8 flags;	/* pin: PIN_* */
 };
+
+/* pin(): how the page is pinned (FOLL_WRITE, FOLL_LONGTERM, GUP-fast) */
+#define PIN_WRITE	0x1
+#define PIN_LONGTERM	0x2
+#define PIN_FAST	0x4
+#define PIN_ALL		0x7
+const char *pin_flag_name(int bit);
 
 /*
  * What each op kind takes, in the order op_format() prints it: the parser
@@ -60,6 +72,7 @@ struct op {
 #define OPA_ADVICE	0x04	/* MADV_*: one of op_advices[] */
 #define OPA_SLOT	0x08	/* optional "slot S": S < the file's CPUs */
 #define OPA_MASKS	0x10	/* optional "decline M", "failcopy M" */
+#define OPA_PINFLAGS	0x20	/* optional "write", "longterm", "fast" */
 
 struct op_sig {
 	u8 args;
