@@ -17,6 +17,17 @@ const struct fix_info fix_table[NR_FIXES] = {
 	[FIX_YOUNG_DIRTY_ENTRY] = {
 		FIX_YOUNG_DIRTY_ENTRY, "young-dirty-entry", "2022-09-26",
 		"mm: remember young/dirty bit for page migrations" },
+	[FIX_DEVICE_PRIVATE_FAULT_REF] = {
+		FIX_DEVICE_PRIVATE_FAULT_REF, "device-private-fault-ref",
+		"2022-10-12",
+		"mm/memory.c: fix race when faulting a device private page" },
+	[FIX_DEVICE_PAGES_SKIP_EMPTY] = {
+		FIX_DEVICE_PAGES_SKIP_EMPTY, "device-pages-skip-empty",
+		"2022-10-12",
+		"mm/migrate_device.c: add migrate_device_range()" },
+	[FIX_CPAGES_COUNT] = {
+		FIX_CPAGES_COUNT, "cpages-count", "2022-11-22",
+		"mm/migrate_device: return number of migrating pages in args->cpages" },
 };
 
 unsigned long fixes_reverted;

@@ -60,6 +60,9 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 			op->failcopy &= (1u << op->npages) - 1;
 			if (!(op_sigs[op->kind].args & OPA_MASKS))
 				op->decline = op->failcopy = 0;
+			/* unbind: the spare destinations, from the same byte */
+			if (op_sigs[op->kind].args & OPA_SPARE)
+				op->spare = (b2 & 0x10) ? b2 : 0;
 		}
 	}
 	b = next(&c);

@@ -20,6 +20,7 @@ static const char *const op_names[NR_OP_KINDS] = {
 	[OP_MIGRATE_TO_DEVICE] = "migrate_to_device",
 	[OP_MIGRATE_TO_SYSTEM] = "migrate_to_system",
 	[OP_RECLAIM] = "reclaim",
+	[OP_UNBIND] = "unbind",
 };
 
 /* Kept next to op_format(): the parser accepts what this says it prints. */
@@ -33,6 +34,7 @@ const struct op_sig op_sigs[NR_OP_KINDS] = {
 	[OP_MIGRATE_TO_DEVICE] = { OPA_PAGE | OPA_NPAGES | OPA_MASKS },
 	[OP_MIGRATE_TO_SYSTEM] = { OPA_PAGE | OPA_NPAGES | OPA_MASKS },
 	[OP_RECLAIM] = { 0 },
+	[OP_UNBIND] = { OPA_SPARE },
 };
 
 int op_kind_by_name(const char *name, size_t len)
@@ -95,6 +97,12 @@ void op_format(const struct op *op, char *buf, size_t len)
 	case OP_RECLAIM:
 		n = snprintf(buf, len, "%s()", op_name(op->kind));
 		break;
+	case OP_UNBIND:
+		if (op->spare)
+			n = snprintf(buf, len, "unbind(spare %#x)", op->spare);
+		else
+			n = snprintf(buf, len, "unbind()");
+		break;
 	default:
 		n = snprintf(buf, len, "%s(p%d, %d", op_name(op->kind),
 			     op->page, op->npages);
@@ -119,7 +127,7 @@ static const int weights[NR_OP_KINDS] = {
 	[OP_READ] = 4,	 [OP_WRITE] = 3,  [OP_MMAP] = 1,
 	[OP_MUNMAP] = 1, [OP_MADVISE] = 2, [OP_FORK] = 1,
 	[OP_MIGRATE_TO_DEVICE] = 3, [OP_MIGRATE_TO_SYSTEM] = 2,
-	[OP_RECLAIM] = 2,
+	[OP_RECLAIM] = 2, [OP_UNBIND] = 1,
 };
 
 void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
@@ -172,6 +180,8 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 			/* Only the ops that take them keep the choices. */
 			if (!(op_sigs[k].args & OPA_MASKS))
 				op->decline = op->failcopy = 0;
+			if ((op_sigs[k].args & OPA_SPARE) && rng_below(r, 2))
+				op->spare = rng_below(r, SPARE_MAX + 1);
 			if (k == OP_FORK && procs < MAX_PROCS)
 				procs++;
 		}

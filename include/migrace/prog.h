@@ -26,6 +26,7 @@ enum op_kind {
 	OP_MIGRATE_TO_DEVICE,
 	OP_MIGRATE_TO_SYSTEM,
 	OP_RECLAIM,
+	OP_UNBIND,
 	NR_OP_KINDS
 };
 
@@ -48,6 +49,11 @@ struct op {
 	 */
 	u8 decline;
 	u8 failcopy;
+	/*
+	 * unbind: bit i for entry i of each eviction chunk, the driver
+	 * allocates a destination for an entry with no source page.
+	 */
+	u8 spare;
 };
 
 /*
@@ -60,6 +66,8 @@ struct op {
 #define OPA_ADVICE	0x04	/* MADV_*: one of op_advices[] */
 #define OPA_SLOT	0x08	/* optional "slot S": S < the file's CPUs */
 #define OPA_MASKS	0x10	/* optional "decline M", "failcopy M" */
+#define OPA_SPARE	0x20	/* optional "spare M": M in 0..SPARE_MAX */
+#define SPARE_MAX	0xff	/* one bit per entry of an eviction chunk */
 
 struct op_sig {
 	u8 args;
