@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <migrace/check.h>
 #include <migrace/cpu.h>
@@ -89,15 +90,26 @@ void report_bug(const struct mm_struct *mm, unsigned long addr,
 	run_abort();
 }
 
+/* engine/mm/memory.c, not the build's absolute path: titles stay stable. */
+static const char *repo_path(const char *file)
+{
+	const char *p = strstr(file, "/engine/");
+
+	if (!p)
+		p = strstr(file, "/include/");
+	return p ? p + 1 : file;
+}
+
 void __mg_bug(const char *cond, const char *file, int line, const char *func)
 {
-	report_bug(NULL, 0, "kernel BUG at %s:%d! %s in %s()", file, line,
-		   cond, func);
+	report_bug(NULL, 0, "kernel BUG at %s:%d! %s in %s()", repo_path(file),
+		   line, cond, func);
 }
 
 void __mg_warn(const char *cond, const char *file, int line, const char *func)
 {
-	report_bug(NULL, 0, "WARNING at %s:%d %s() %s", file, line, func, cond);
+	report_bug(NULL, 0, "WARNING at %s:%d %s() %s", repo_path(file), line,
+		   func, cond);
 }
 
 /* ---- the diagram ---- */

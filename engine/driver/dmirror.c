@@ -5,9 +5,17 @@
  * migrations (MMU_NOTIFY_MIGRATE with its owner); when it maps pages after
  * a migration it checks the notifier sequence, as the HMM documentation
  * asks, so a racing invalidation is never lost.
+ *
+ * The driver is an arbitrary legal user of the migrate_vma /
+ * migrate_device API: it checks what the core hands it against the
+ * documented contract (oracle 6), and the choices the API leaves it come
+ * from the program.  Unbind releases the device as test_hmm's remove
+ * does: evict every device page with migrate_device_range(), then
+ * memunmap_pages(); the device is gone for the rest of the program.
  */
 #include <migrace/check.h>
 #include <migrace/dmirror.h>
+#include <migrace/fixes.h>
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
 
@@ -68,7 +76,8 @@ static struct page *dmirror_devmem_alloc_page(struct dmirror_device *mdevice)
 	struct page *dpage = NULL;
 
 	spin_lock(&mdevice->lock);
-	if (mdevice->nfree)
+	/* Being released: the memory is going away, allocate nothing. */
+	if (mdevice->nfree && !mdevice->removing)
 		dpage = pfn_to_page(mdevice->free_pfns[--mdevice->nfree]);
 	spin_unlock(&mdevice->lock);
 	if (dpage)
@@ -88,6 +97,63 @@ static void dmirror_devmem_free(struct page *page)
 	spin_lock(&mdevice->lock);
 	mdevice->free_pfns[mdevice->nfree++] = page_to_pfn(page);
 	spin_unlock(&mdevice->lock);
+}
+
+/* ---- oracle 6: the migrate_vma / migrate_device contract ---- */
+
+static bool mpfn_page_locked(unsigned long mpfn)
+{
+	struct page *page = migrate_pfn_to_page(mpfn);
+
+	return page && (page->flags & BIT(PG_locked));
+}
+
+/*
+ * After migrate_vma_setup() or migrate_device_range(): every entry that
+ * still names a page migrates (the core clears the ones it restored) and
+ * its page is locked; no destination is set yet.  After
+ * migrate_vma_setup(), cpages counts the migrating entries, holes the
+ * driver may populate included (include/linux/migrate.h).
+ */
+static void dmirror_check_collected(const char *what, const unsigned long *src,
+				    const unsigned long *dst,
+				    unsigned long npages, long cpages)
+{
+	unsigned long migrating = 0;
+
+	for (unsigned long i = 0; i < npages; i++) {
+		if (src[i] & MIGRATE_PFN_MIGRATE)
+			migrating++;
+		if ((src[i] & MIGRATE_PFN_VALID) &&
+		    !(src[i] & MIGRATE_PFN_MIGRATE))
+			report_bug(NULL, 0,
+				   "migrate_vma contract: after %s, src[%lu] = %#lx names a page but is not migrating",
+				   what, i, src[i]);
+		if ((src[i] & MIGRATE_PFN_VALID) && !mpfn_page_locked(src[i]))
+			report_bug(NULL, 0,
+				   "migrate_vma contract: after %s, the page of src[%lu] = %#lx is not locked",
+				   what, i, src[i]);
+		if (dst && dst[i])
+			report_bug(NULL, 0,
+				   "migrate_vma contract: after %s, dst[%lu] = %#lx is not empty",
+				   what, i, dst[i]);
+	}
+	if (cpages >= 0 && (unsigned long)cpages != migrating)
+		report_bug(NULL, 0,
+			   "migrate_vma contract: after %s, cpages is %ld but %lu src entries are migrating",
+			   what, cpages, migrating);
+}
+
+/* After migrate_{vma,device}_pages(): a migrating entry has its destination. */
+static void dmirror_check_pages(const char *what, const unsigned long *src,
+				const unsigned long *dst, unsigned long npages)
+{
+	for (unsigned long i = 0; i < npages; i++)
+		if ((src[i] & MIGRATE_PFN_MIGRATE) &&
+		    !(dst[i] & MIGRATE_PFN_VALID))
+			report_bug(NULL, 0,
+				   "migrate_vma contract: after %s, src[%lu] = %#lx still migrates without a destination",
+				   what, i, src[i]);
 }
 
 /* The driver's choices for one chunk of an op (see dmirror.h). */
@@ -242,7 +308,14 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 	struct mm_struct *mm = dmirror->mm;
 	struct migrate_vma args = { 0 };
 	long ret = 0;
+	bool gone;
 
+	/* Released: a real driver's ioctl fails once its device is gone. */
+	spin_lock(&dmirror->mdevice->lock);
+	gone = dmirror->mdevice->removing;
+	spin_unlock(&dmirror->mdevice->lock);
+	if (gone)
+		return -ENODEV;
 	mmap_read_lock(mm);
 	for (addr = start; addr < end; addr = next) {
 		struct vm_area_struct *vma = find_vma(mm, addr);
@@ -271,11 +344,16 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 		ret = migrate_vma_setup(&args);
 		if (ret)
 			break;
+		dmirror_check_collected("migrate_vma_setup()", args.src,
+					args.dst, args.npages,
+					(long)args.cpages);
 		if (to_device)
 			dmirror_migrate_alloc_and_copy(&args, dmirror, c);
 		else
 			dmirror_devmem_fault_alloc_and_copy(&args, c);
 		migrate_vma_pages(&args);
+		dmirror_check_pages("migrate_vma_pages()", args.src, args.dst,
+				    args.npages);
 		if (to_device)
 			dmirror_migrate_finalize_and_map(&args, dmirror, seq);
 		migrate_vma_finalize(&args);
@@ -320,18 +398,123 @@ static int dmirror_devmem_fault(struct vm_fault *vmf)
 	args.dst = &dst_pfns;
 	args.pgmap_owner = dmirror->mdevice;
 	args.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
-	args.fault_page = vmf->page;
+	/* Before the fix the core knew nothing of the faulting page. */
+	if (fix_enabled(FIX_DEVICE_PRIVATE_FAULT_REF))
+		args.fault_page = vmf->page;
 
 	if (migrate_vma_setup(&args))
 		return VM_FAULT_SIGBUS;
+	dmirror_check_collected("migrate_vma_setup()", args.src, args.dst,
+				args.npages, (long)args.cpages);
 	dmirror_devmem_fault_alloc_and_copy(&args, NULL);
 	migrate_vma_pages(&args);
+	dmirror_check_pages("migrate_vma_pages()", args.src, args.dst,
+			    args.npages);
 	/*
 	 * No device finalize step is needed since
 	 * dmirror_devmem_fault_alloc_and_copy() will have already
 	 * invalidated the device page table.
 	 */
 	migrate_vma_finalize(&args);
+	return 0;
+}
+
+
+/* ---- release: evict the device memory, then memunmap_pages() ---- */
+
+/*
+ * One pass over a chunk of device pfns, as test_hmm's
+ * dmirror_device_evict_chunk().  @spare, bit i for entry i: the driver
+ * also allocates a destination for an entry that has no source page (a
+ * free device page); the API allows it, the core frees what it does not
+ * use.  A failed allocation leaves the page on the device for the next
+ * pass.
+ */
+static void dmirror_device_evict_chunk(struct dmirror_device *mdevice,
+				       unsigned long start_pfn,
+				       unsigned long npages, unsigned int spare)
+{
+	unsigned long src_pfns[MIGRATE_CHUNK], dst_pfns[MIGRATE_CHUNK];
+
+	memset(dst_pfns, 0, sizeof(dst_pfns));
+	migrate_device_range(src_pfns, start_pfn, npages);
+	dmirror_check_collected("migrate_device_range()", src_pfns, NULL,
+				npages, -1);
+	for (unsigned long i = 0; i < npages; i++) {
+		struct page *dpage, *spage;
+
+		spage = migrate_pfn_to_page(src_pfns[i]);
+		if (!spage && !((spare >> i) & 1))
+			continue;
+		if (spage && !(src_pfns[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		if (spage && WARN_ON(!is_device_private_page(spage) &&
+				     !is_device_coherent_page(spage)))
+			continue;
+		dpage = alloc_page();
+		if (!dpage)
+			continue;
+		lock_page(dpage);
+		if (spage)
+			copy_highpage(dpage, spage);
+		else
+			clear_highpage(dpage);
+		dst_pfns[i] = migrate_pfn(page_to_pfn(dpage));
+		if (src_pfns[i] & MIGRATE_PFN_WRITE)
+			dst_pfns[i] |= MIGRATE_PFN_WRITE;
+	}
+	migrate_device_pages(src_pfns, dst_pfns, npages);
+	dmirror_check_pages("migrate_device_pages()", src_pfns, dst_pfns,
+			    npages);
+	migrate_device_finalize(src_pfns, dst_pfns, npages);
+}
+
+/* Every device page is back on the driver's free list. */
+static bool dmirror_device_idle(struct dmirror_device *mdevice)
+{
+	bool idle;
+
+	spin_lock(&mdevice->lock);
+	idle = mdevice->nfree == DEVICE_PAGES;
+	spin_unlock(&mdevice->lock);
+	return idle;
+}
+
+#define EVICT_PASSES 64
+
+int dmirror_device_remove(struct dmirror_device *mdevice, unsigned int spare)
+{
+	struct dev_pagemap *pgmap = &mdevice->pagemap;
+
+	spin_lock(&mdevice->lock);
+	if (mdevice->removing) {
+		spin_unlock(&mdevice->lock);
+		return -ENODEV;
+	}
+	mdevice->removing = true;	/* no new device pages from now on */
+	spin_unlock(&mdevice->lock);
+
+	/*
+	 * A page that is locked or referenced by a migration or a fault in
+	 * flight is skipped by migrate_device_range(): evict again until
+	 * every page came back through page_free.
+	 */
+	for (int pass = 0; !dmirror_device_idle(mdevice); pass++) {
+		if (pass == EVICT_PASSES)
+			report_bug(NULL, 0,
+				   "livelock: unbind could not evict the device memory in %d passes",
+				   EVICT_PASSES);
+		if (pass)
+			sched_yield_point("evict retry", __func__);
+		for (unsigned long pfn = pgmap->first_pfn;
+		     pfn < pgmap->first_pfn + pgmap->nr_pages;
+		     pfn += MIGRATE_CHUNK)
+			dmirror_device_evict_chunk(mdevice, pfn,
+				min((unsigned long)MIGRATE_CHUNK,
+				    pgmap->first_pfn + pgmap->nr_pages - pfn),
+				pass ? 0 : spare);
+	}
+	memunmap_pages(pgmap);
 	return 0;
 }
 

@@ -20,6 +20,22 @@ const struct fix_info fix_table[NR_FIXES] = {
 	[FIX_ANON_EXCLUSIVE] = {
 		FIX_ANON_EXCLUSIVE, "anon-exclusive", "2022-05-09",
 		"mm: remember exclusively mapped anonymous pages with PG_anon_exclusive" },
+	[FIX_DEVICE_PRIVATE_FAULT_REF] = {
+		FIX_DEVICE_PRIVATE_FAULT_REF, "device-private-fault-ref",
+		"2022-10-12",
+		"mm/memory.c: fix race when faulting a device private page" },
+	[FIX_DEVICE_PAGES_SKIP_EMPTY] = {
+		FIX_DEVICE_PAGES_SKIP_EMPTY, "device-pages-skip-empty",
+		"2022-10-12",
+		"mm/migrate_device.c: add migrate_device_range()" },
+	[FIX_CPAGES_COUNT] = {
+		FIX_CPAGES_COUNT, "cpages-count", "2022-11-22",
+		"mm/migrate_device: return number of migrating pages in args->cpages" },
+	/* A finding of this harness (docs/findings.md): the fix it proposes. */
+	[FIX_DEVICE_RANGE_ANON_VMA_REF] = {
+		FIX_DEVICE_RANGE_ANON_VMA_REF, "device-range-anon-vma-ref",
+		"proposed",
+		"migrace finding: hold the anon_vma from migrate_device_unmap() to finalize (not in Linux)" },
 };
 
 unsigned long fixes_reverted;

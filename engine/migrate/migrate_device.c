@@ -5,16 +5,31 @@
  *
  * Fix switches (both versions side by side, chosen at run time with
  * --revert; see engine/migrate/fixes.c):
- *   flush-tlb-under-ptl  migrate_vma_collect_pmd()
- *   copy-dirty-bit       migrate_vma_collect_pmd()
- *   young-dirty-entry    migrate_vma_collect_pmd() (and mm/rmap.c
- *                        try_to_migrate_one(), mm/migrate.c
- *                        remove_migration_pte())
- *   anon-exclusive       migrate_vma_collect_pmd() (and mm/rmap.c,
- *                        mm/memory.c, mm/fork.c, mm/gup.c, mm/migrate.c)
+ *   flush-tlb-under-ptl       migrate_vma_collect_pmd()
+ *   copy-dirty-bit            migrate_vma_collect_pmd()
+ *   young-dirty-entry         migrate_vma_collect_pmd() (and mm/rmap.c
+ *                             try_to_migrate_one(), mm/migrate.c
+ *                             remove_migration_pte())
+ *   anon-exclusive            migrate_vma_collect_pmd() (and mm/rmap.c,
+ *                             mm/memory.c, mm/fork.c, mm/gup.c,
+ *                             mm/migrate.c)
+ *   device-private-fault-ref  migrate_vma_setup(), migrate_vma_check_page(),
+ *                             __migrate_device_pages() (and mm/memory.c
+ *                             do_swap_page(), the driver's fault_page)
+ *   device-pages-skip-empty   __migrate_device_pages()
+ *   cpages-count              migrate_device_unmap()
+ * and one fix that Linux does not have, proposed for a finding of this
+ * harness (docs/findings.md):
+ *   device-range-anon-vma-ref migrate_device_unmap(),
+ *                             remove_device_migration_ptes()
  * Applied in their fixed form only, not yet switches: "add missing
- * flush_cache_page()", the fault_page reference of "fix race when
- * faulting a device private page", and the cpages count.
+ * flush_cache_page()".
+ *
+ * The second half runs without the mmap lock: migrate_device_unmap(),
+ * __migrate_device_pages(), migrate_device_finalize() serve both the
+ * migrate_vma_*() family and migrate_device_range() /
+ * migrate_device_pages(), which a driver uses to evict device memory by
+ * pfn, and migrate_device_coherent_page().
  */
 #include <migrace/check.h>
 #include <migrace/fixes.h>
@@ -22,6 +37,7 @@
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
 #include <migrace/mmu_notifier.h>
+#include <migrace/page.h>
 #include <migrace/rmap.h>
 #include <migrace/tlb.h>
 
@@ -119,15 +135,22 @@ static int migrate_vma_collect_pmd(pmd_t *pmdp, unsigned long start,
 			if (is_writable_device_private_entry(entry))
 				mpfn |= MIGRATE_PFN_WRITE;
 		} else {
-			if (!(migrate->flags & MIGRATE_VMA_SELECT_SYSTEM))
-				goto next;
 			pfn = pte_pfn(pte);
-			if (is_zero_pfn(pfn)) {
+			if (is_zero_pfn(pfn) &&
+			    (migrate->flags & MIGRATE_VMA_SELECT_SYSTEM)) {
 				mpfn = MIGRATE_PFN_MIGRATE;
 				migrate->cpages++;
 				goto next;
 			}
 			page = vm_normal_page(migrate->vma, addr, pte);
+			if (page && !is_zone_device_page(page) &&
+			    !(migrate->flags & MIGRATE_VMA_SELECT_SYSTEM))
+				goto next;
+			else if (page && is_device_coherent_page(page) &&
+				 (!(migrate->flags &
+				    MIGRATE_VMA_SELECT_DEVICE_COHERENT) ||
+				  page->pgmap->owner != migrate->pgmap_owner))
+				goto next;
 			mpfn = migrate_pfn(pfn) | MIGRATE_PFN_MIGRATE;
 			mpfn |= pte_write(pte) ? MIGRATE_PFN_WRITE : 0;
 		}
@@ -303,6 +326,7 @@ static void migrate_vma_collect(struct migrate_vma *migrate)
 /*
  * migrate_vma_check_page() - check if page is pinned or not
  * @page: struct page to check
+ * @fault_page: the page a CPU fault holds a reference on, or NULL
  *
  * Pinned pages cannot be migrated. This is the same test as in
  * folio_migrate_mapping(), except that here we allow migration of a
@@ -315,7 +339,11 @@ static bool migrate_vma_check_page(struct page *page, struct page *fault_page)
 	 * isolate_lru_page() for a regular page, or migrate_vma_collect() for
 	 * a device page.
 	 */
-	int extra = 1 + (page == fault_page);
+	int extra = 1;
+
+	/* The faulting thread holds a reference on the page it faulted on. */
+	if (fix_enabled(FIX_DEVICE_PRIVATE_FAULT_REF))
+		extra += page == fault_page;
 
 	/*
 	 * FIXME support THP (transparent huge page), it is bit more complex to
@@ -340,6 +368,126 @@ static bool migrate_vma_check_page(struct page *page, struct page *fault_page)
 }
 
 /*
+ * Unmaps pages for migration. Returns number of source pfns marked as
+ * migrating.
+ */
+/*
+ * remove_migration_ptes() for an entry of migrate_device_unmap().  With
+ * the proposed device-range-anon-vma-ref fix: drop the anon_vma reference
+ * the entry holds, and skip an entry of a pfn range whose page was not
+ * mapped (its anon_vma may be gone, and it has no migration entries).
+ */
+static void remove_device_migration_ptes(struct folio *src,
+					 struct folio *dst, unsigned long mpfn)
+{
+	if (mpfn & MIGRATE_PFN_NO_RMAP)
+		return;
+	remove_migration_ptes(src, dst, false);
+	if (mpfn & MIGRATE_PFN_ANON_REF)
+		put_anon_vma(page_anon_vma(&src->page));
+}
+
+/*
+ * @by_pfn (not in Linux, for the proposed device-range-anon-vma-ref fix):
+ * called for a pfn range, without the mmap lock, rather than after
+ * migrate_vma_collect() under it.
+ */
+static unsigned long migrate_device_unmap(unsigned long *src_pfns,
+					  unsigned long npages,
+					  struct page *fault_page, bool by_pfn)
+{
+	unsigned long i, restore = 0;
+	bool allow_drain = true;
+	unsigned long unmapped = 0;
+
+	lru_add_drain();
+
+	for (i = 0; i < npages; i++) {
+		struct page *page = migrate_pfn_to_page(src_pfns[i]);
+		struct folio *folio;
+
+		if (!page) {
+			/*
+			 * A hole the driver may populate still migrates:
+			 * count it, as cpages did before the refactor.
+			 */
+			if (fix_enabled(FIX_CPAGES_COUNT) &&
+			    (src_pfns[i] & MIGRATE_PFN_MIGRATE))
+				unmapped++;
+			continue;
+		}
+
+		/* ZONE_DEVICE pages are not on LRU */
+		if (!is_zone_device_page(page)) {
+			if (!PageLRU(page) && allow_drain) {
+				/* Drain CPU's lru cache */
+				lru_add_drain_all();
+				allow_drain = false;
+			}
+
+			if (isolate_lru_page(page)) {
+				src_pfns[i] &= ~MIGRATE_PFN_MIGRATE;
+				restore++;
+				continue;
+			}
+
+			/* Drop the reference we took in collect */
+			put_page(page);
+		}
+
+		folio = page_folio(page);
+		/*
+		 * Proposed by migrace (docs/findings.md), not in Linux: the
+		 * migrate_device_range() family runs without the mmap lock,
+		 * so once the page is unmapped nothing keeps its anon_vma
+		 * alive for remove_migration_ptes().  Hold it, as
+		 * migrate_pages() does.
+		 */
+		if (fix_enabled(FIX_DEVICE_RANGE_ANON_VMA_REF) &&
+		    folio_test_anon(folio)) {
+			if (folio_get_anon_vma(folio))
+				src_pfns[i] |= MIGRATE_PFN_ANON_REF;
+			else if (by_pfn)
+				src_pfns[i] |= MIGRATE_PFN_NO_RMAP;
+		}
+		if (folio_mapped(folio))
+			try_to_migrate(folio, 0);
+
+		if (page_mapped(page) ||
+		    !migrate_vma_check_page(page, fault_page)) {
+			if (!is_zone_device_page(page)) {
+				get_page(page);
+				putback_lru_page(page);
+			}
+
+			src_pfns[i] &= ~MIGRATE_PFN_MIGRATE;
+			restore++;
+			continue;
+		}
+
+		unmapped++;
+	}
+
+	for (i = 0; i < npages && restore; i++) {
+		struct page *page = migrate_pfn_to_page(src_pfns[i]);
+		struct folio *folio;
+
+		if (!page || (src_pfns[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+
+		folio = page_folio(page);
+		remove_device_migration_ptes(folio, folio, src_pfns[i]);
+
+		src_pfns[i] = 0;
+		folio_unlock(folio);
+		folio_put(folio);
+		restore--;
+	}
+
+	return unmapped;
+}
+
+/*
  * migrate_vma_unmap() - replace page mapping with special migration pte entry
  * @migrate: migrate struct containing all migration information
  *
@@ -352,71 +500,8 @@ static bool migrate_vma_check_page(struct page *page, struct page *fault_page)
  */
 static void migrate_vma_unmap(struct migrate_vma *migrate)
 {
-	const unsigned long npages = migrate->npages;
-	unsigned long i, restore = 0;
-	bool allow_drain = true;
-
-	lru_add_drain();
-
-	for (i = 0; i < npages; i++) {
-		struct page *page = migrate_pfn_to_page(migrate->src[i]);
-		struct folio *folio;
-
-		if (!page)
-			continue;
-
-		/* ZONE_DEVICE pages are not on LRU */
-		if (!is_zone_device_page(page)) {
-			if (!PageLRU(page) && allow_drain) {
-				/* Drain CPU's pagevec */
-				lru_add_drain_all();
-				allow_drain = false;
-			}
-
-			if (isolate_lru_page(page)) {
-				migrate->src[i] &= ~MIGRATE_PFN_MIGRATE;
-				migrate->cpages--;
-				restore++;
-				continue;
-			}
-
-			/* Drop the reference we took in collect */
-			put_page(page);
-		}
-
-		folio = page_folio(page);
-		if (folio_mapped(folio))
-			try_to_migrate(folio, 0);
-
-		if (page_mapped(page) ||
-		    !migrate_vma_check_page(page, migrate->fault_page)) {
-			if (!is_zone_device_page(page)) {
-				get_page(page);
-				putback_lru_page(page);
-			}
-
-			migrate->src[i] &= ~MIGRATE_PFN_MIGRATE;
-			migrate->cpages--;
-			restore++;
-			continue;
-		}
-	}
-
-	for (i = 0; i < npages && restore; i++) {
-		struct page *page = migrate_pfn_to_page(migrate->src[i]);
-		struct folio *folio;
-
-		if (!page || (migrate->src[i] & MIGRATE_PFN_MIGRATE))
-			continue;
-
-		folio = page_folio(page);
-		remove_migration_ptes(folio, folio, false);
-
-		migrate->src[i] = 0;
-		folio_unlock(folio);
-		folio_put(folio);
-		restore--;
-	}
+	migrate->cpages = migrate_device_unmap(migrate->src, migrate->npages,
+					       migrate->fault_page, false);
 }
 
 /**
@@ -428,7 +513,8 @@ static void migrate_vma_unmap(struct migrate_vma *migrate)
  *
  * Collects the pages backing the range, locks them and replaces their
  * mappings by migration entries; pinned pages are restored.  Entries that
- * can migrate have MIGRATE_PFN_MIGRATE set in @args->src.
+ * can migrate have MIGRATE_PFN_MIGRATE set in @args->src, and
+ * @args->cpages counts them, holes the driver may populate included.
  */
 int migrate_vma_setup(struct migrate_vma *args)
 {
@@ -448,8 +534,13 @@ int migrate_vma_setup(struct migrate_vma *args)
 		return -EINVAL;
 	if (!args->src || !args->dst)
 		return -EINVAL;
-	if (args->fault_page && !is_device_private_page(args->fault_page))
-		return -EINVAL;
+	if (fix_enabled(FIX_DEVICE_PRIVATE_FAULT_REF)) {
+		if (args->fault_page && !is_device_private_page(args->fault_page))
+			return -EINVAL;
+	} else {
+		/* Before the fix there was no fault_page. */
+		args->fault_page = NULL;
+	}
 
 	memset(args->src, 0, sizeof(*args->src) * nr_pages);
 	args->cpages = 0;
@@ -537,11 +628,8 @@ static void migrate_vma_insert_page(struct migrate_vma *migrate,
 						page_to_pfn(page));
 		entry = swp_entry_to_pte(swp_entry);
 	} else {
-		/*
-		 * For now we only support migrating to un-addressable device
-		 * memory.
-		 */
-		if (is_zone_device_page(page))
+		if (is_zone_device_page(page) &&
+		    !is_device_coherent_page(page))
 			goto abort;
 		entry = mk_pte(page, vma->vm_page_prot);
 		if (vma->vm_flags & VM_WRITE)
@@ -597,35 +685,46 @@ abort:
 	*src &= ~MIGRATE_PFN_MIGRATE;
 }
 
-/**
- * migrate_vma_pages() - migrate meta-data from src page to dst page
- * @migrate: migrate struct containing all migration information
- *
- * This migrates struct page meta-data from source struct page to destination
- * struct page. This effectively finishes the migration from source page to the
- * destination page.
- */
-void migrate_vma_pages(struct migrate_vma *migrate)
+static void __migrate_device_pages(unsigned long *src_pfns,
+				   unsigned long *dst_pfns, unsigned long npages,
+				   struct migrate_vma *migrate)
 {
-	const unsigned long npages = migrate->npages;
-	const unsigned long start = migrate->start;
 	struct mmu_notifier_range range;
-	unsigned long addr, i;
+	unsigned long i;
 	bool notified = false;
 
-	for (i = 0, addr = start; i < npages; addr += PAGE_SIZE, i++) {
-		struct page *newpage = migrate_pfn_to_page(migrate->dst[i]);
-		struct page *page = migrate_pfn_to_page(migrate->src[i]);
+	for (i = 0; i < npages; i++) {
+		struct page *newpage = migrate_pfn_to_page(dst_pfns[i]);
+		struct page *page = migrate_pfn_to_page(src_pfns[i]);
 		void *mapping;
 		int r;
 
 		if (!newpage) {
-			migrate->src[i] &= ~MIGRATE_PFN_MIGRATE;
+			src_pfns[i] &= ~MIGRATE_PFN_MIGRATE;
 			continue;
 		}
 
 		if (!page) {
-			if (!(migrate->src[i] & MIGRATE_PFN_MIGRATE))
+			unsigned long addr;
+
+			/*
+			 * Fixed: an entry that is not migrating is skipped
+			 * before the vma is needed; migrate_device_range()
+			 * leaves such entries for free device pages.
+			 */
+			if (fix_enabled(FIX_DEVICE_PAGES_SKIP_EMPTY) &&
+			    !(src_pfns[i] & MIGRATE_PFN_MIGRATE))
+				continue;
+
+			/*
+			 * The only time there is no vma is when called from
+			 * migrate_device_coherent_page(). However this isn't
+			 * called if the page could not be unmapped.
+			 */
+			VM_BUG_ON(!migrate);
+			addr = migrate->start + i * PAGE_SIZE;
+			if (!fix_enabled(FIX_DEVICE_PAGES_SKIP_EMPTY) &&
+			    !(src_pfns[i] & MIGRATE_PFN_MIGRATE))
 				continue;
 			if (!notified) {
 				notified = true;
@@ -637,31 +736,33 @@ void migrate_vma_pages(struct migrate_vma *migrate)
 				mmu_notifier_invalidate_range_start(&range);
 			}
 			migrate_vma_insert_page(migrate, addr, newpage,
-						&migrate->src[i]);
+						&src_pfns[i]);
 			continue;
 		}
 
 		mapping = page_mapping(page);
 
-		if (is_device_private_page(newpage)) {
+		if (is_device_private_page(newpage) ||
+		    is_device_coherent_page(newpage)) {
 			/*
-			 * For now only support private anonymous when migrating
-			 * to un-addressable device memory.
+			 * For now only support anonymous memory migrating to
+			 * device private or coherent memory.
 			 */
 			if (mapping) {
-				migrate->src[i] &= ~MIGRATE_PFN_MIGRATE;
+				src_pfns[i] &= ~MIGRATE_PFN_MIGRATE;
 				continue;
 			}
 		} else if (is_zone_device_page(newpage)) {
 			/*
 			 * Other types of ZONE_DEVICE page are not supported.
 			 */
-			migrate->src[i] &= ~MIGRATE_PFN_MIGRATE;
+			src_pfns[i] &= ~MIGRATE_PFN_MIGRATE;
 			continue;
 		}
 
 		/* The faulting thread holds one more reference. */
-		if (migrate->fault_page == page)
+		if (fix_enabled(FIX_DEVICE_PRIVATE_FAULT_REF) && migrate &&
+		    migrate->fault_page == page)
 			r = migrate_folio_extra(mapping, page_folio(newpage),
 						page_folio(page),
 						MIGRATE_SYNC_NO_COPY, 1);
@@ -670,7 +771,7 @@ void migrate_vma_pages(struct migrate_vma *migrate)
 					  page_folio(page),
 					  MIGRATE_SYNC_NO_COPY);
 		if (r != MIGRATEPAGE_SUCCESS)
-			migrate->src[i] &= ~MIGRATE_PFN_MIGRATE;
+			src_pfns[i] &= ~MIGRATE_PFN_MIGRATE;
 	}
 
 	/*
@@ -683,25 +784,52 @@ void migrate_vma_pages(struct migrate_vma *migrate)
 }
 
 /**
- * migrate_vma_finalize() - restore CPU page table entry
+ * migrate_device_pages() - migrate meta-data from src page to dst page
+ * @src_pfns: src_pfns returned from migrate_device_range()
+ * @dst_pfns: array of pfns allocated by the driver to migrate memory to
+ * @npages: number of pages in the range
+ *
+ * Equivalent to migrate_vma_pages(), without a vma.
+ */
+void migrate_device_pages(unsigned long *src_pfns, unsigned long *dst_pfns,
+			  unsigned long npages)
+{
+	__migrate_device_pages(src_pfns, dst_pfns, npages, NULL);
+}
+
+/**
+ * migrate_vma_pages() - migrate meta-data from src page to dst page
  * @migrate: migrate struct containing all migration information
  *
- * This replaces the special migration pte entry with either a mapping to the
- * new page if migration was successful for that page, or to the original page
- * otherwise.
- *
- * This also unlocks the pages and puts them back on the lru, or drops the extra
- * refcount, for device pages.
+ * This migrates struct page meta-data from source struct page to destination
+ * struct page. This effectively finishes the migration from source page to the
+ * destination page.
  */
-void migrate_vma_finalize(struct migrate_vma *migrate)
+void migrate_vma_pages(struct migrate_vma *migrate)
 {
-	const unsigned long npages = migrate->npages;
+	__migrate_device_pages(migrate->src, migrate->dst, migrate->npages,
+			       migrate);
+}
+
+/*
+ * migrate_device_finalize() - complete page migration
+ * @src_pfns: src_pfns returned from migrate_device_range()
+ * @dst_pfns: array of pfns allocated by the driver to migrate memory to
+ * @npages: number of pages in the range
+ *
+ * Replaces the migration entries with the new page where the migration
+ * succeeded, or the old one otherwise; unlocks the pages and puts them
+ * back.  The driver's copy must be complete before this.
+ */
+void migrate_device_finalize(unsigned long *src_pfns,
+			     unsigned long *dst_pfns, unsigned long npages)
+{
 	unsigned long i;
 
 	for (i = 0; i < npages; i++) {
 		struct folio *dst, *src;
-		struct page *newpage = migrate_pfn_to_page(migrate->dst[i]);
-		struct page *page = migrate_pfn_to_page(migrate->src[i]);
+		struct page *newpage = migrate_pfn_to_page(dst_pfns[i]);
+		struct page *page = migrate_pfn_to_page(src_pfns[i]);
 
 		if (!page) {
 			if (newpage) {
@@ -711,7 +839,7 @@ void migrate_vma_finalize(struct migrate_vma *migrate)
 			continue;
 		}
 
-		if (!(migrate->src[i] & MIGRATE_PFN_MIGRATE) || !newpage) {
+		if (!(src_pfns[i] & MIGRATE_PFN_MIGRATE) || !newpage) {
 			if (newpage) {
 				unlock_page(newpage);
 				put_page(newpage);
@@ -721,7 +849,7 @@ void migrate_vma_finalize(struct migrate_vma *migrate)
 
 		src = page_folio(page);
 		dst = page_folio(newpage);
-		remove_migration_ptes(src, dst, false);
+		remove_device_migration_ptes(src, dst, src_pfns[i]);
 		folio_unlock(src);
 
 		if (is_zone_device_page(page))
@@ -737,4 +865,98 @@ void migrate_vma_finalize(struct migrate_vma *migrate)
 				putback_lru_page(newpage);
 		}
 	}
+}
+
+/**
+ * migrate_vma_finalize() - restore CPU page table entry
+ * @migrate: migrate struct containing all migration information
+ *
+ * This replaces the special migration pte entry with either a mapping to the
+ * new page if migration was successful for that page, or to the original page
+ * otherwise.
+ *
+ * This also unlocks the pages and puts them back on the lru, or drops the extra
+ * refcount, for device pages.
+ */
+void migrate_vma_finalize(struct migrate_vma *migrate)
+{
+	migrate_device_finalize(migrate->src, migrate->dst, migrate->npages);
+}
+
+/**
+ * migrate_device_range() - migrate device private pfns to normal memory.
+ * @src_pfns: array large enough to hold migrating source device private pfns.
+ * @start: starting pfn in the range to migrate.
+ * @npages: number of pages to migrate.
+ *
+ * Like migrate_vma_setup(), but by device pfn rather than by virtual
+ * address: a driver going away does not know every mapping of its pages.
+ * Pages that are not free are referenced and locked, then unmapped; the
+ * driver then allocates destinations, copies, and calls
+ * migrate_device_pages() and migrate_device_finalize().
+ */
+int migrate_device_range(unsigned long *src_pfns, unsigned long start,
+			 unsigned long npages)
+{
+	unsigned long i, pfn;
+
+	for (pfn = start, i = 0; i < npages; pfn++, i++) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (!get_page_unless_zero(page)) {
+			src_pfns[i] = 0;
+			continue;
+		}
+
+		if (!trylock_page(page)) {
+			src_pfns[i] = 0;
+			put_page(page);
+			continue;
+		}
+
+		src_pfns[i] = migrate_pfn(pfn) | MIGRATE_PFN_MIGRATE;
+	}
+
+	migrate_device_unmap(src_pfns, npages, NULL, true);
+
+	return 0;
+}
+
+/*
+ * Migrate a device coherent page back to normal memory. The caller should have
+ * a reference on page which will be copied to the new page if migration is
+ * successful or dropped on failure.
+ */
+int migrate_device_coherent_page(struct page *page)
+{
+	unsigned long src_pfn, dst_pfn = 0;
+	struct page *dpage;
+
+	WARN_ON_ONCE(PageCompound(page));
+
+	lock_page(page);
+	src_pfn = migrate_pfn(page_to_pfn(page)) | MIGRATE_PFN_MIGRATE;
+
+	/*
+	 * There is no vma and no page table to walk: unmap the page
+	 * directly, migrate_vma_setup() would refuse a NULL vma.
+	 */
+	migrate_device_unmap(&src_pfn, 1, NULL, true);
+	if (!(src_pfn & MIGRATE_PFN_MIGRATE))
+		return -EBUSY;
+
+	dpage = alloc_page();
+	if (dpage) {
+		lock_page(dpage);
+		dst_pfn = migrate_pfn(page_to_pfn(dpage));
+	}
+
+	migrate_device_pages(&src_pfn, &dst_pfn, 1);
+	if (src_pfn & MIGRATE_PFN_MIGRATE)
+		copy_highpage(dpage, page);
+	migrate_device_finalize(&src_pfn, &dst_pfn, 1);
+
+	if (src_pfn & MIGRATE_PFN_MIGRATE)
+		return 0;
+	return -EBUSY;
 }

@@ -291,7 +291,8 @@ static int do_swap_page(struct vm_fault *vmf)
 		if (is_migration_entry(entry)) {
 			migration_entry_wait(vma->vm_mm, vmf->pmd,
 					     vmf->address);
-		} else if (is_device_private_entry(entry)) {
+		} else if (is_device_private_entry(entry) &&
+			   fix_enabled(FIX_DEVICE_PRIVATE_FAULT_REF)) {
 			vmf->page = pfn_swap_entry_to_page(entry);
 			vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd,
 					vmf->address, &vmf->ptl);
@@ -309,6 +310,13 @@ static int do_swap_page(struct vm_fault *vmf)
 			check_pgmap_alive(vmf->page->pgmap, "migrate_to_ram");
 			ret = vmf->page->pgmap->ops->migrate_to_ram(vmf);
 			put_page(vmf->page);
+		} else if (is_device_private_entry(entry)) {
+			/* Before the fix: no reference, no PTL. */
+			vmf->page = pfn_swap_entry_to_page(entry);
+			sched_point(EV_NOTE, "page->pgmap", __func__, vmf->page,
+				    vmf->address, 0);
+			check_pgmap_alive(vmf->page->pgmap, "migrate_to_ram");
+			ret = vmf->page->pgmap->ops->migrate_to_ram(vmf);
 		} else {
 			ret = VM_FAULT_SIGBUS;
 		}

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mm/memremap.c: ZONE_DEVICE pages.  A device page holds a pgmap
- * reference while allocated; memunmap_pages() waits for the last one.
+ * mm/memremap.c: ZONE_DEVICE pages.  The dev_pagemap reference is the
+ * kernel's percpu_ref: memremap_pages() takes the initial one, each
+ * allocated device page holds one (zone_device_page_init() takes it live,
+ * free_zone_device_page() drops it), get_dev_pagemap() takes one while
+ * the map is live.  memunmap_pages() kills the reference, waits for the
+ * last one, and then the device struct pages are gone: poisoned, so any
+ * later touch of the pages or of the pgmap is a memory-safety report.
+ * Get and put are atomics, so each is a preemption point.
  */
 #include <migrace/check.h>
 #include <migrace/memremap.h>
@@ -13,27 +19,88 @@ void check_pgmap_alive(struct dev_pagemap *pgmap, const char *what)
 			   what);
 }
 
+/* percpu_ref_tryget_live(): fails once the reference was killed. */
+static bool pgmap_ref_tryget_live(struct dev_pagemap *pgmap, const char *func)
+{
+	int old;
+
+	sched_point(EV_ATOMIC, "percpu_ref_tryget_live", func, pgmap, 0, 0);
+	check_pgmap_alive(pgmap, "percpu_ref_tryget_live");
+	old = __atomic_load_n(&pgmap->ref, __ATOMIC_ACQUIRE);
+	do {
+		if (pgmap->killed || old == 0)
+			return false;
+	} while (!__atomic_compare_exchange_n(&pgmap->ref, &old, old + 1,
+					      false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE));
+	return true;
+}
+
+static void pgmap_ref_put(struct dev_pagemap *pgmap, const char *func)
+{
+	int new;
+
+	sched_point(EV_ATOMIC, "percpu_ref_put", func, pgmap, 0, 0);
+	check_pgmap_alive(pgmap, "percpu_ref_put");
+	new = __atomic_sub_fetch(&pgmap->ref, 1, __ATOMIC_ACQ_REL);
+	if (new < 0)
+		report_bug(NULL, 0, "dev_pagemap reference underflow in %s()",
+			   func);
+	if (new == 0)
+		sched_wake(pgmap);	/* dev_pagemap_percpu_release() */
+}
+
+struct dev_pagemap *__get_dev_pagemap(unsigned long pfn,
+				      struct dev_pagemap *pgmap,
+				      const char *func)
+{
+	struct page *page = pfn_to_page(pfn);
+
+	/* If @pgmap covers @pfn there is nothing to look up. */
+	if (pgmap && pfn >= pgmap->first_pfn &&
+	    pfn < pgmap->first_pfn + pgmap->nr_pages)
+		return pgmap;
+	if (!is_zone_device_page(page))
+		return NULL;
+	/* xa_load(&pgmap_array, pfn) under rcu_read_lock() */
+	pgmap = page->pgmap;
+	if (pgmap && !pgmap->dead && pgmap_ref_tryget_live(pgmap, func))
+		return pgmap;
+	return NULL;
+}
+
+void __put_dev_pagemap(struct dev_pagemap *pgmap, const char *func)
+{
+	if (pgmap)
+		pgmap_ref_put(pgmap, func);
+}
+
 int memremap_pages(struct dev_pagemap *pgmap)
 {
 	for (unsigned long i = 0; i < pgmap->nr_pages; i++) {
 		struct page *page = pfn_to_page(pgmap->first_pfn + i);
 
 		page->pgmap = pgmap;
+		page->zone_device_data = NULL;
 		page->_refcount = 0;
 		page->_mapcount = -1;
 		page->flags = BIT(PG_buddy);	/* free until the driver allocates */
 		for (int s = 0; s < PAGE_SLOTS; s++)
 			page->data[s] = PAGE_POISON;
 	}
-	pgmap->ref = 1;
+	pgmap->ref = 1;		/* percpu_ref_init(): the initial reference */
+	pgmap->killed = false;
 	pgmap->dead = false;
 	return 0;
 }
 
 void zone_device_page_init(struct page *page)
 {
-	check_pgmap_alive(page->pgmap, "zone_device_page_init");
-	page->pgmap->ref++;
+	/*
+	 * Drivers shouldn't be allocating pages after calling
+	 * memunmap_pages().
+	 */
+	WARN_ON_ONCE(!pgmap_ref_tryget_live(page->pgmap, __func__));
 	page->flags = 0;
 	page->_mapcount = -1;
 	page->mapping = NULL;
@@ -53,15 +120,38 @@ void free_zone_device_page(struct page *page)
 		ClearPageAnonExclusive(page);
 	page->mapping = NULL;
 	pgmap->ops->page_free(page);
-	if (--pgmap->ref == 0)
-		sched_wake(pgmap);
+	/* The page held a reference on its pgmap since it was allocated. */
+	pgmap_ref_put(pgmap, __func__);
 }
 
 void memunmap_pages(struct dev_pagemap *pgmap)
 {
 	might_sleep_check("memunmap_pages", __func__);
-	pgmap->ref--;	/* percpu_ref_kill */
-	while (pgmap->ref > 0)
+	check_pgmap_alive(pgmap, "memunmap_pages");
+	/* percpu_ref_kill(): no new live references, drop the initial one */
+	sched_point(EV_ATOMIC, "percpu_ref_kill", __func__, pgmap, 0, 0);
+	pgmap->killed = true;
+	pgmap_ref_put(pgmap, __func__);
+	/* wait_for_completion(&pgmap->done) */
+	while (__atomic_load_n(&pgmap->ref, __ATOMIC_ACQUIRE) > 0)
 		sched_block(pgmap, "memunmap_pages", __func__);
+	/* pageunmap_range(): the struct pages are gone. */
+	sched_point(EV_NOTE, "pageunmap_range", __func__, pgmap, 0, 0);
+	for (unsigned long i = 0; i < pgmap->nr_pages; i++) {
+		struct page *page = pfn_to_page(pgmap->first_pfn + i);
+
+		page->flags = BIT(PG_buddy);
+		page->_refcount = 0;
+		page->_mapcount = -1;
+		page->mapping = NULL;
+		page->zone_device_data = NULL;
+		for (int s = 0; s < PAGE_SLOTS; s++)
+			page->data[s] = PAGE_POISON;
+	}
 	pgmap->dead = true;
+}
+
+bool pgmap_unmapped(const struct page *page)
+{
+	return is_zone_device_page(page) && page->pgmap && page->pgmap->dead;
 }

@@ -6,6 +6,7 @@
  * callback, so mmu_interval_read_retry() tells a driver it raced.
  */
 #include <migrace/check.h>
+#include <migrace/cpu.h>
 #include <migrace/mmu_notifier.h>
 
 void mmu_notifier_range_init_owner(struct mmu_notifier_range *r,
@@ -40,6 +41,9 @@ void mmu_notifier_invalidate_range_start(struct mmu_notifier_range *r)
 
 	sched_point(EV_NOTE, "mmu_notifier_invalidate_range_start", __func__,
 		    r->mm, r->start, r->end);
+	/* Oracle 4: every start has its end, like a lock pairing. */
+	if (current_cpu)
+		current_cpu->notifier_ranges++;
 	subs->active_invalidate_ranges++;
 	for (int i = 0; i < subs->nr; i++) {
 		struct mmu_interval_notifier *sub = subs->subs[i];
@@ -64,6 +68,9 @@ void mmu_notifier_invalidate_range_end(struct mmu_notifier_range *r)
 
 	sched_point(EV_NOTE, "mmu_notifier_invalidate_range_end", __func__,
 		    r->mm, r->start, r->end);
+	if (current_cpu && --current_cpu->notifier_ranges < 0)
+		report_bug(r->mm, r->start,
+			   "mmu_notifier_invalidate_range_end() without its start");
 	if (--subs->active_invalidate_ranges == 0 &&
 	    (subs->invalidate_seq & 1)) {
 		subs->invalidate_seq++;

@@ -60,9 +60,19 @@ unsigned long nr_free_pages(void)
 
 void check_page_alive(struct page *page, const char *what)
 {
+	if (unlikely(__test_page_flag(page, PG_buddy)) && pgmap_unmapped(page))
+		report_bug(NULL, 0,
+			   "use-after-free: %s on device pfn %lu after memunmap_pages()",
+			   what, page_to_pfn(page));
 	if (unlikely(__test_page_flag(page, PG_buddy)))
 		report_bug(NULL, 0, "use-after-free: %s on free pfn %lu", what,
 			   page_to_pfn(page));
+}
+
+bool is_device_coherent_page(const struct page *page)
+{
+	return is_zone_device_page(page) &&
+	       is_device_coherent_pgmap(page->pgmap);
 }
 
 bool is_device_private_page(const struct page *page)

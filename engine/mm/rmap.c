@@ -49,7 +49,7 @@ static void anon_vma_free(struct anon_vma *av)
 	kfree_rcu_typesafe(av);
 }
 
-static void put_anon_vma(struct anon_vma *av)
+void put_anon_vma(struct anon_vma *av)
 {
 	if (__atomic_sub_fetch(&av->refcount, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
@@ -296,6 +296,54 @@ void page_move_anon_rmap(struct page *page, struct vm_area_struct *vma)
 }
 
 /* ---- rmap walk ---- */
+
+/*
+ * Getting a lock on a stable anon_vma from a page off the LRU is tricky!
+ *
+ * Since there is no serialization what so ever against page_remove_rmap()
+ * the best this function can do is return a refcount increased anon_vma
+ * that might have been relevant to this page.
+ */
+struct anon_vma *folio_get_anon_vma(struct folio *folio)
+{
+	struct anon_vma *anon_vma = NULL;
+	unsigned long anon_mapping;
+	int old;
+
+	rcu_read_lock();
+	anon_mapping = (unsigned long)READ_ONCE(folio->page.mapping);
+	if ((anon_mapping & PAGE_MAPPING_ANON) != PAGE_MAPPING_ANON)
+		goto out;
+	if (!folio_mapped(folio))
+		goto out;
+
+	anon_vma = (struct anon_vma *)(anon_mapping - PAGE_MAPPING_ANON);
+	old = __atomic_load_n(&anon_vma->refcount, __ATOMIC_ACQUIRE);
+	do {
+		if (!old) {	/* atomic_inc_not_zero() failed */
+			anon_vma = NULL;
+			goto out;
+		}
+	} while (!__atomic_compare_exchange_n(&anon_vma->refcount, &old,
+					      old + 1, false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE));
+
+	/*
+	 * If this folio is still mapped, then its anon_vma cannot have been
+	 * freed.  But if it has been unmapped, we have no security against the
+	 * anon_vma structure being freed and reused (for another anon_vma:
+	 * SLAB_TYPESAFE_BY_RCU guarantees that - so the atomic_inc_not_zero()
+	 * above cannot corrupt).
+	 */
+	if (!folio_mapped(folio)) {
+		rcu_read_unlock();
+		put_anon_vma(anon_vma);
+		return NULL;
+	}
+out:
+	rcu_read_unlock();
+	return anon_vma;
+}
 
 /*
  * Similar to folio_get_anon_vma() except it locks the anon_vma.

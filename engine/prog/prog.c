@@ -24,6 +24,7 @@ static const char *const op_names[NR_OP_KINDS] = {
 	[OP_PIN_READ] = "pin_read",
 	[OP_PIN_WRITE] = "pin_write",
 	[OP_UNPIN] = "unpin",
+	[OP_UNBIND] = "unbind",
 };
 
 /* Kept next to op_format(): the parser accepts what this says it prints. */
@@ -41,6 +42,7 @@ const struct op_sig op_sigs[NR_OP_KINDS] = {
 	[OP_PIN_READ] = { OPA_PAGE | OPA_SLOT },
 	[OP_PIN_WRITE] = { OPA_PAGE },
 	[OP_UNPIN] = { OPA_PAGE },
+	[OP_UNBIND] = { OPA_SPARE },
 };
 
 const char *pin_flag_name(int bit)
@@ -135,6 +137,12 @@ void op_format(const struct op *op, char *buf, size_t len)
 	case OP_RECLAIM:
 		n = snprintf(buf, len, "%s()", op_name(op->kind));
 		break;
+	case OP_UNBIND:
+		if (op->spare)
+			n = snprintf(buf, len, "unbind(spare %#x)", op->spare);
+		else
+			n = snprintf(buf, len, "unbind()");
+		break;
 	default:
 		n = snprintf(buf, len, "%s(p%d, %d", op_name(op->kind),
 			     op->page, op->npages);
@@ -161,6 +169,7 @@ static const int weights[NR_OP_KINDS] = {
 	[OP_MIGRATE_TO_DEVICE] = 3, [OP_MIGRATE_TO_SYSTEM] = 2,
 	[OP_RECLAIM] = 2,
 	[OP_PIN] = 2, [OP_PIN_READ] = 2, [OP_PIN_WRITE] = 2, [OP_UNPIN] = 1,
+	[OP_UNBIND] = 1,
 };
 
 void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
@@ -233,6 +242,8 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 				op->page = pin->page;
 				op->proc = pin->proc;
 			}
+			if ((op_sigs[k].args & OPA_SPARE) && rng_below(r, 2))
+				op->spare = rng_below(r, SPARE_MAX + 1);
 			if (k == OP_FORK && procs < MAX_PROCS)
 				procs++;
 		}

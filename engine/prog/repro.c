@@ -142,12 +142,13 @@ static const char *sig_text(int k, char *buf, size_t len)
 {
 	u8 a = op_sigs[k].args;
 
-	snprintf(buf, len, "%s(%s%s%s%s%s%s)", op_name(k),
+	snprintf(buf, len, "%s(%s%s%s%s%s%s%s)", op_name(k),
 		 a & OPA_PAGE ? "pN" : "", a & OPA_NPAGES ? ", K" : "",
 		 a & OPA_ADVICE ? ", MADV_*" : "",
 		 a & OPA_SLOT ? "[, slot S]" : "",
 		 a & OPA_MASKS ? "[, decline M][, failcopy M]" : "",
-		 a & OPA_PINFLAGS ? "[, write][, longterm][, fast]" : "");
+		 a & OPA_PINFLAGS ? "[, write][, longterm][, fast]" : "",
+		 a & OPA_SPARE ? "[spare M]" : "");
 	return buf;
 }
 
@@ -174,6 +175,7 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 	size_t n = word_len(p);
 	int k, npos = 0, next = 0;
 	bool have_slot = false, have_decline = false, have_failcopy = false;
+	bool have_spare = false;
 	u64 v;
 	u8 args;
 
@@ -185,7 +187,7 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 	if (k < 0) {
 		if (*open != '(')
 			return perr(c, p, "unknown keyword '%.*s'", tok_len(p), p);
-		return perr(c, p, "unknown op '%.*s' (read, write, mmap, munmap, madvise, fork, migrate_to_device, migrate_to_system, reclaim, pin, pin_read, pin_write, unpin)",
+		return perr(c, p, "unknown op '%.*s' (read, write, mmap, munmap, madvise, fork, migrate_to_device, migrate_to_system, reclaim, pin, pin_read, pin_write, unpin, unbind)",
 			    (int)min(n, (size_t)40), p);
 	}
 	op->kind = (u8)k;
@@ -223,6 +225,31 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 				return perr(c, q, "'%.*s' given twice", (int)n,
 					    q);
 			op->flags |= (u8)b;
+		} else if (word_is(q, n, "spare")) {
+			const char *num = skip_ws(q + n);
+
+			if (!(args & OPA_SPARE))
+				return perr(c, q, "%s takes no 'spare': %s",
+					    op_name(k), sig);
+			if (have_spare)
+				return perr(c, q, "'spare' given twice");
+			have_spare = true;
+			if (num == q + n || num >= e)
+				return perr(c, num, "expected 'spare NUMBER'");
+			switch (num_parse_u64(num, e - num, NUM_DEC | NUM_HEX,
+					      0, SPARE_MAX, &v)) {
+			case NUM_OK:
+				break;
+			case NUM_SYNTAX:
+				return perr(c, num, "spare: expected a number (0x.. or decimal), got '%.*s'",
+					    (int)min((size_t)(e - num), (size_t)40),
+					    num);
+			default:
+				return perr(c, num, "spare mask %.*s is out of range (0..%#x)",
+					    (int)min((size_t)(e - num), (size_t)40),
+					    num, SPARE_MAX);
+			}
+			op->spare = (u8)v;
 		} else if (word_is(q, n, "slot") || word_is(q, n, "decline") ||
 		    word_is(q, n, "failcopy")) {
 			const char *num = skip_ws(q + n);
@@ -927,6 +954,8 @@ static bool op_equal(const struct op *a, const struct op *b)
 		return false;
 	if ((args & OPA_MASKS) &&
 	    (a->decline != b->decline || a->failcopy != b->failcopy))
+		return false;
+	if ((args & OPA_SPARE) && a->spare != b->spare)
 		return false;
 	return true;
 }

@@ -104,6 +104,10 @@ static void check_return_to_user(const char *op)
 	if (c->locks_held)
 		report_bug(NULL, 0, "lock held on return to user space after %s",
 			   op);
+	if (c->notifier_ranges)
+		report_bug(NULL, 0,
+			   "mmu_notifier_invalidate_range_start() without its end on return to user space after %s",
+			   op);
 	if (c->irqs_off || c->rcu_nesting)
 		report_bug(NULL, 0,
 			   "returned to user space after %s with irqs off or in an RCU read section",
@@ -408,6 +412,9 @@ static void exec_op(int cpu, int i)
 					  op->npages, op->decline,
 					  op->failcopy);
 		break;
+	case OP_UNBIND:
+		dmirror_device_remove(&M.mdevice, op->spare);
+		break;
 	}
 out:
 	sched_point(EV_OP_END, M.ret_label[cpu][i], "program", mm, addr, 0);
@@ -565,6 +572,14 @@ static void teardown_and_check_leaks(void)
 			report_bug(NULL, 0, "free pfn %lu has refcount %d", pfn,
 				   page_count(page));
 	}
+	/*
+	 * Every device page came back: the pgmap holds its initial
+	 * reference only, or none once memunmap_pages() ran.
+	 */
+	if (M.mdevice.pagemap.ref != (M.mdevice.pagemap.dead ? 0 : 1))
+		report_bug(NULL, 0,
+			   "dev_pagemap references unbalanced: %d after every process exited (expected %d)",
+			   M.mdevice.pagemap.ref, M.mdevice.pagemap.dead ? 0 : 1);
 	if (page_count(pfn_to_page(ZERO_PFN)) != 1)
 		report_bug(NULL, 0, "zero page refcount %d, expected 1",
 			   page_count(pfn_to_page(ZERO_PFN)));

@@ -45,6 +45,7 @@ struct cpu {
 	int spin_held;	/* spinlocks held: sleeping now is a bug */
 	int locks_held;	/* all locks: must be 0 on return to user */
 	int rcu_nesting;
+	int notifier_ranges;	/* invalidate_range_start without its end */
 	unsigned long rcu_qs;	/* bumped at each outermost rcu_read_unlock */
 
 	/* the last user access, for reports */

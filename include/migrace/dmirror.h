@@ -18,6 +18,7 @@ struct dmirror_device {
 	spinlock_t lock;
 	unsigned long free_pfns[DEVICE_PAGES];
 	int nfree;
+	bool removing;	/* unbind started: the device is going away */
 };
 
 struct dmirror {
@@ -43,5 +44,14 @@ long dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long start,
 long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
 			       unsigned long npages, unsigned int decline,
 			       unsigned int failcopy);
+
+/*
+ * Unbind (test_hmm's remove): evict every device page back to system
+ * memory with migrate_device_range(), then memunmap_pages().  @spare:
+ * the driver's choice, bit i for entry i of each eviction chunk, to
+ * allocate a destination for an entry with no source page.  -ENODEV if
+ * the device is already gone.
+ */
+int dmirror_device_remove(struct dmirror_device *mdevice, unsigned int spare);
 
 #endif

@@ -137,6 +137,7 @@ void __mg_warn(const char *cond, const char *file, int line, const char *func)
 #define ENOMEM 12
 #define EBUSY 16
 #define EEXIST 17
+#define ENODEV 19
 #define EFAULT 14
 #define EINVAL 22
 

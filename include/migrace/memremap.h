@@ -26,7 +26,9 @@ struct dev_pagemap {
 	unsigned long first_pfn, nr_pages;
 	const struct dev_pagemap_ops *ops;
 	void *owner;
-	int ref;	/* percpu_ref in Linux: one per allocated page, +1 live */
+	/* percpu_ref: the initial one, one per allocated page, getters */
+	int ref;
+	bool killed;	/* percpu_ref_kill(): no new live references */
 	bool dead;	/* memunmap_pages() done: any use is a report */
 };
 
@@ -35,10 +37,24 @@ static inline bool is_device_private_pgmap(const struct dev_pagemap *pgmap)
 	return pgmap && pgmap->type == MEMORY_DEVICE_PRIVATE;
 }
 
+static inline bool is_device_coherent_pgmap(const struct dev_pagemap *pgmap)
+{
+	return pgmap && pgmap->type == MEMORY_DEVICE_COHERENT;
+}
+
 int memremap_pages(struct dev_pagemap *pgmap);
 void memunmap_pages(struct dev_pagemap *pgmap);
 void zone_device_page_init(struct page *page);
 void free_zone_device_page(struct page *page);
 void check_pgmap_alive(struct dev_pagemap *pgmap, const char *what);
+/* A device page whose pgmap went through memunmap_pages(). */
+bool pgmap_unmapped(const struct page *page);
+
+struct dev_pagemap *__get_dev_pagemap(unsigned long pfn,
+				      struct dev_pagemap *pgmap,
+				      const char *func);
+void __put_dev_pagemap(struct dev_pagemap *pgmap, const char *func);
+#define get_dev_pagemap(pfn, pgmap) __get_dev_pagemap(pfn, pgmap, __func__)
+#define put_dev_pagemap(pgmap) __put_dev_pagemap(pgmap, __func__)
 
 #endif

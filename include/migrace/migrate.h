@@ -10,6 +10,14 @@
 #define MIGRATE_PFN_VALID (1UL << 0)
 #define MIGRATE_PFN_MIGRATE (1UL << 1)
 #define MIGRATE_PFN_WRITE (1UL << 3)
+/*
+ * Not in Linux: with the proposed device-range-anon-vma-ref fix (see
+ * docs/findings.md) the core holds an anon_vma reference for this entry
+ * from migrate_device_unmap() to the removal of its migration entries.
+ */
+#define MIGRATE_PFN_ANON_REF (1UL << 2)
+/* ... and the page of this entry of a pfn range was not mapped: no rmap */
+#define MIGRATE_PFN_NO_RMAP (1UL << 4)
 #define MIGRATE_PFN_SHIFT 6
 
 static inline struct page *migrate_pfn_to_page(unsigned long mpfn)
@@ -46,6 +54,13 @@ struct migrate_vma {
 int migrate_vma_setup(struct migrate_vma *args);
 void migrate_vma_pages(struct migrate_vma *migrate);
 void migrate_vma_finalize(struct migrate_vma *migrate);
+int migrate_device_range(unsigned long *src_pfns, unsigned long start,
+			 unsigned long npages);
+void migrate_device_pages(unsigned long *src_pfns, unsigned long *dst_pfns,
+			  unsigned long npages);
+void migrate_device_finalize(unsigned long *src_pfns,
+			     unsigned long *dst_pfns, unsigned long npages);
+int migrate_device_coherent_page(struct page *page);
 
 /* mm/migrate.c */
 #define MIGRATEPAGE_SUCCESS 0

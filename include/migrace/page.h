@@ -108,6 +108,7 @@ static inline bool is_zone_device_page(const struct page *page)
 }
 
 bool is_device_private_page(const struct page *page);
+bool is_device_coherent_page(const struct page *page);
 
 /* ---- flags: atomic bit operations, each a preemption point ---- */
 bool __test_page_flag(struct page *page, int bit);

@@ -30,6 +30,7 @@ enum op_kind {
 	OP_PIN_READ,
 	OP_PIN_WRITE,
 	OP_UNPIN,
+	OP_UNBIND,
 	NR_OP_KINDS
 };
 
@@ -53,6 +54,11 @@ struct op {
 	u8 decline;
 	u8 failcopy;
 	u8 flags;	/* pin: PIN_* */
+	/*
+	 * unbind: bit i for entry i of each eviction chunk, the driver
+	 * allocates a destination for an entry with no source page.
+	 */
+	u8 spare;
 };
 
 /* pin(): how the page is pinned (FOLL_WRITE, FOLL_LONGTERM, GUP-fast) */
@@ -73,6 +79,8 @@ const char *pin_flag_name(int bit);
 #define OPA_SLOT	0x08	/* optional "slot S": S < the file's CPUs */
 #define OPA_MASKS	0x10	/* optional "decline M", "failcopy M" */
 #define OPA_PINFLAGS	0x20	/* optional "write", "longterm", "fast" */
+#define OPA_SPARE	0x40	/* optional "spare M": M in 0..SPARE_MAX */
+#define SPARE_MAX	0xff	/* one bit per entry of an eviction chunk */
 
 struct op_sig {
 	u8 args;

@@ -56,6 +56,8 @@ struct rmap_walk_control {
 				      struct rmap_walk_control *rwc);
 };
 
+struct anon_vma *folio_get_anon_vma(struct folio *folio);
+void put_anon_vma(struct anon_vma *av);
 struct anon_vma *folio_lock_anon_vma_read(struct folio *folio,
 					  struct rmap_walk_control *rwc);
 
