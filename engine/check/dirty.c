@@ -2,9 +2,9 @@
  * Oracle 7, accessed/dirty information.
  *
  * Dirty state is never lost: whenever the kernel frees a clean folio
- * because its swap copy is current, the folio's bytes must equal that
- * copy.  A mismatch is reported at the moment of the drop, before the
- * data is gone.
+ * because its swap copy is current, and a swap pte still references that
+ * copy, the folio's bytes must equal it.  A mismatch is reported at the
+ * moment of the drop, before the data is gone.
  *
  * With --strict, migration is invisible to accessed/dirty information
  * too: a pte that was young (dirty) when a migration entry replaced it
@@ -22,10 +22,17 @@
 bool oracle_strict;
 
 void check_clean_folio_dropped(struct page *page, const u64 *copy,
-			       unsigned long slot)
+			       unsigned long slot, int swap_count)
 {
 	unsigned long addr = page->index << PAGE_SHIFT;
 	int bad = -1;
+
+	/*
+	 * No swap pte references the slot any more (every mapping moved
+	 * to a copy, or was zapped): nobody can read these bytes again.
+	 */
+	if (!swap_count)
+		return;
 
 	for (int s = 0; s < PAGE_SLOTS; s++)
 		if (page->data[s] != copy[s]) {

@@ -139,7 +139,7 @@ static int __remove_mapping(void *mapping, struct folio *folio)
 	swap.val = page_private(&folio->page);
 	/* Oracle 7: a clean folio is dropped only if its copy is current. */
 	check_clean_folio_dropped(&folio->page, swap_slot_data(swap),
-				  swp_offset(swap));
+				  swp_offset(swap), __swap_count(swap));
 	__delete_from_swap_cache(folio, swap);
 	swap_cache_unlock();
 	put_swap_page(&folio->page, swap);

@@ -61,9 +61,12 @@ void oracle_fork_end(int parent, int child);
 /* ---- oracle 7: accessed/dirty information (engine/check/dirty.c) ---- */
 struct page;
 extern bool oracle_strict;	/* --strict: A/D bits survive migration */
-/* Reclaim frees a clean swap-cache folio: its bytes must equal @copy. */
+/*
+ * Reclaim frees a clean swap-cache folio whose slot @swap_count swap ptes
+ * still reference: its bytes must equal @copy.
+ */
 void check_clean_folio_dropped(struct page *page, const u64 *copy,
-			       unsigned long slot);
+			       unsigned long slot, int swap_count);
 /* Every pte update, from the page-table accessors (old and new values). */
 void check_pte_update(void *ptep, u64 old, u64 new, unsigned long addr);
 /* The page the report is about: its flag and refcount events are shown. */
