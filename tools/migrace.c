@@ -38,6 +38,10 @@ const char *__ubsan_default_options(void)
 	return "exitcode=3:print_stacktrace=1";
 }
 
+#ifndef SCHEDULES_PER_PROGRAM
+#define SCHEDULES_PER_PROGRAM 16
+#endif
+
 static const char usage_text[] =
 	"usage: migrace fixes\n"
 	"       migrace explore [--strategy pct|random] [--depth 1..8] [--runs N | --budget SECONDS]\n"
@@ -299,7 +303,7 @@ static int cmd_explore(int argc, char **argv)
 		else
 			prog_generate(&r.prog, &prog_rng, o.cpus, o.ops);
 		programs++;
-		for (int k = 0; k < 16; k++) {
+		for (int k = 0; k < SCHEDULES_PER_PROGRAM; k++) {
 			struct strategy st = {
 				.kind = o.strategy,
 				.seed = rng_next(&prog_rng),

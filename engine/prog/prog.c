@@ -163,6 +163,15 @@ void op_format(const struct op *op, char *buf, size_t len)
 		snprintf(buf + n, len - n, " @%d", op->proc);
 }
 
+/*
+ * Swarm testing: each op kind is in a program with probability
+ * 1/SWARM_ODDS.  With a wide alphabet, small subsets keep programs focused
+ * enough for the ops of one race to meet.
+ */
+#ifndef SWARM_ODDS
+#define SWARM_ODDS 3
+#endif
+
 static const int weights[NR_OP_KINDS] = {
 	[OP_READ] = 4,	 [OP_WRITE] = 3,  [OP_MMAP] = 1,
 	[OP_MUNMAP] = 1, [OP_MADVISE] = 2, [OP_FORK] = 1,
@@ -187,10 +196,14 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 	hot = rng_below(r, REGION_PAGES);
 	do {
 		total = 0;
-		for (int k = 0; k < NR_OP_KINDS; k++) {
-			enabled[k] = rng_below(r, 2) ? weights[k] : 0;
+		for (int k = 0; k < NR_OP_KINDS; k++)
+			enabled[k] = rng_below(r, SWARM_ODDS) ? 0 : weights[k];
+		/* Ops that use a pin are useful only where pins are made. */
+		if (!enabled[OP_PIN])
+			enabled[OP_PIN_READ] = enabled[OP_PIN_WRITE] =
+				enabled[OP_UNPIN] = 0;
+		for (int k = 0; k < NR_OP_KINDS; k++)
 			total += enabled[k];
-		}
 	} while (total == 0);
 
 	for (int c = 0; c < ncpus; c++) {
