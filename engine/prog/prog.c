@@ -168,6 +168,11 @@ void op_format(const struct op *op, char *buf, size_t len)
  * 1/SWARM_ODDS.  With a wide alphabet, small subsets keep programs focused
  * enough for the ops of one race to meet.
  */
+/* A populated region starts swapped out in 1 of SWAPPED_ODDS programs. */
+#ifndef SWAPPED_ODDS
+#define SWAPPED_ODDS 4
+#endif
+
 #ifndef SWARM_ODDS
 #define SWARM_ODDS 3
 #endif
@@ -190,7 +195,7 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 	p->populate = rng_below(r, 4) != 0;
 	p->forked = rng_below(r, 2);
 	p->warm = rng_below(r, 2);
-	p->swapped = p->populate && !rng_below(r, 4);
+	p->swapped = p->populate && !rng_below(r, SWAPPED_ODDS);
 	procs = 1 + p->forked;
 	/* Ops collide more when most single-page ops share one page. */
 	hot = rng_below(r, REGION_PAGES);
