@@ -137,7 +137,7 @@ static double now_s(void)
 static int cmd_fixes(void)
 {
 	for (int i = 0; i < NR_FIXES; i++)
-		printf("%-26s %s  %s\n", fix_table[i].name, fix_table[i].date,
+		printf("%-26s %-10s  %s\n", fix_table[i].name, fix_table[i].date,
 		       fix_table[i].title);
 	return 0;
 }
