@@ -279,7 +279,7 @@ static int do_wp_page(struct vm_fault *vmf);
 static int do_swap_page(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	struct page *page = NULL, *swapcache;
+	struct page *page = NULL;
 	int rmap_flags = RMAP_NONE;
 	bool exclusive = false, new_page;
 	swp_entry_t entry;
@@ -324,10 +324,8 @@ static int do_swap_page(struct vm_fault *vmf)
 	}
 
 	page = lookup_swap_cache(entry);
-	swapcache = page;
 	if (!page) {
 		page = read_swap_cache_async(entry, &new_page);
-		swapcache = page;
 		if (!page) {
 			/*
 			 * Back out if somebody else faulted in this pte
@@ -421,7 +419,6 @@ static int do_swap_page(struct vm_fault *vmf)
 	set_pte_at(vma->vm_mm, vmf->address, vmf->pte, pte);
 
 	unlock_page(page);
-	(void)swapcache;
 
 	if (vmf->flags & FAULT_FLAG_WRITE) {
 		/* do_wp_page() drops the PTL */
