@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include <migrace/cpu.h>
+#include <migrace/migrate.h>
 #include <migrace/mm.h>
 #include <migrace/prog.h>
 #include <migrace/run.h>
@@ -285,5 +286,28 @@ static inline int tr_next_of_cpu(int from, int cpu)
 }
 
 #endif /* MACHINE_TRACE */
+
+
+/* ---- a forked process ---- */
+
+/*
+ * Process 0 with A0 (the region's first page) = { 0x10, 0x11, 0, ... },
+ * forked into process 1: *@shared is the page both now map.  0 or -1.
+ */
+static inline int boot_and_fork(struct mm_struct **parent,
+				struct mm_struct **child, struct page **shared)
+{
+	unsigned long a0 = REGION_START;
+
+	*parent = boot(2);
+	if (!*parent || store(*parent, a0, 0, 0x10) ||
+	    store(*parent, a0, 1, 0x11))
+		return -1;
+	lru_add_drain();
+	*shared = page_at(*parent, a0);
+	*child = dup_mm(*parent, 1);
+	lru_add_drain();
+	return *child ? 0 : -1;
+}
 
 #endif

@@ -131,14 +131,7 @@ static struct page *shared;
 
 static int fork_setup(void)
 {
-	parent = boot(2);
-	if (!parent || store(parent, A0, 0, 0x10) || store(parent, A0, 1, 0x11))
-		return -1;
-	lru_add_drain();
-	shared = page_at(parent, A0);
-	child = dup_mm(parent, 1);
-	lru_add_drain();
-	return child ? 0 : -1;
+	return boot_and_fork(&parent, &child, &shared);
 }
 
 TEST(fork_shares_and_write_protects)
