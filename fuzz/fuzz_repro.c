@@ -61,6 +61,8 @@ static void check_ranges(const struct repro *r)
 			      !(op->failcopy >> op->npages), "op masks");
 			check((args & OPA_ADVICE) ? advice_name(op->advice) != NULL :
 						    op->advice == 0, "op advice");
+			check((args & OPA_MEM) ? op->mem >= 1 && op->mem <= MEM_ALL :
+						 op->mem == 0, "op memory kind");
 		}
 	}
 	check(r->sched.nseg >= 0 && r->sched.nseg <= MAX_SEGS, "nseg");

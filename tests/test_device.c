@@ -53,7 +53,7 @@ TEST(unbind_evicts_mapped_device_private_pages)
 	ASSERT_EQ(store(mm, A0, 0, 0xa0), 0);
 	ASSERT_EQ(store(mm, A1, 1, 0xa1), 0);
 	lru_add_drain();
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 2, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 2, 0, 0, 0), 0);
 	d0 = device_page_at(mm, A0);
 	d1 = device_page_at(mm, A1);
 	ASSERT_TRUE(d0 != NULL && d1 != NULL);
@@ -76,7 +76,7 @@ TEST(unbind_evicts_mapped_device_private_pages)
 	ASSERT_TRUE(PageBuddy(d0));
 	ASSERT_EQ(page_count(d1), 0);
 	/* The device is gone for good: later driver ops fail cleanly. */
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0), -ENODEV);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0), -ENODEV);
 	ASSERT_EQ(dmirror_device_remove(&mdevice, 0), -ENODEV);
 }
 
@@ -120,7 +120,7 @@ TEST(spare_destinations_in_eviction)
 	ASSERT_TRUE(mm != NULL);
 	ASSERT_EQ(store(mm, A0, 0, 0xb0), 0);
 	lru_add_drain();
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0), 0);
 	lru_add_drain();
 	nfree = nr_free_pages();
 	ASSERT_EQ(machine_call(unbind_spare, NULL, title, sizeof(title)), 0);
@@ -133,7 +133,7 @@ TEST(spare_destinations_in_eviction)
 	ASSERT_TRUE(mm != NULL);
 	ASSERT_EQ(store(mm, A0, 0, 0xb0), 0);
 	lru_add_drain();
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0), 0);
 	fixes_reverted = 1UL << FIX_DEVICE_PAGES_SKIP_EMPTY;
 	ASSERT_EQ(machine_call(unbind_spare, NULL, title, sizeof(title)), 1);
 	ASSERT_TRUE(strstr(title, "BUG_ON(!migrate)") != NULL);
@@ -144,7 +144,7 @@ TEST(spare_destinations_in_eviction)
 static void migrate_holes(void *arg)
 {
 	(void)arg;
-	dmirror_migrate_to_device(&dmirror, A0, 2, 0, 0);
+	dmirror_migrate_to_device(&dmirror, A0, 2, 0, 0, 0);
 }
 
 TEST(cpages_counts_holes)

@@ -9,13 +9,18 @@
  * The driver is an arbitrary legal user of the migrate_vma /
  * migrate_device API: it checks what the core hands it against the
  * documented contract (oracle 6), and the choices the API leaves it come
- * from the program.  Unbind releases the device as test_hmm's remove
+ * from the program.  The device has device-private memory (the CPU
+ * faults on its entries and migrate_to_ram() brings the page back) and
+ * device-coherent memory (the CPU maps it with present ptes), as
+ * test_hmm's two kinds of device; which one a migration uses is also the
+ * program's choice.  Unbind releases the device as test_hmm's remove
  * does: evict every device page with migrate_device_range(), then
  * memunmap_pages(); the device is gone for the rest of the program.
  */
 #include <migrace/check.h>
 #include <migrace/dmirror.h>
 #include <migrace/fixes.h>
+#include <migrace/gup.h>
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
 
@@ -71,31 +76,47 @@ static const struct mmu_interval_notifier_ops dmirror_min_ops = {
 
 /* ---- device memory ---- */
 
-static struct page *dmirror_devmem_alloc_page(struct dmirror_device *mdevice)
+static struct page *dmirror_devmem_alloc_page(struct dmirror_device *mdevice,
+					      bool coherent)
 {
+	unsigned long *free_pfns = coherent ? mdevice->cfree_pfns :
+					      mdevice->free_pfns;
+	int *nfree = coherent ? &mdevice->ncfree : &mdevice->nfree;
 	struct page *dpage = NULL;
 
 	spin_lock(&mdevice->lock);
 	/* Being released: the memory is going away, allocate nothing. */
-	if (mdevice->nfree && !mdevice->removing)
-		dpage = pfn_to_page(mdevice->free_pfns[--mdevice->nfree]);
+	if (*nfree && !mdevice->removing)
+		dpage = pfn_to_page(free_pfns[--*nfree]);
 	spin_unlock(&mdevice->lock);
 	if (dpage)
 		zone_device_page_init(dpage);
 	return dpage;
 }
 
+/* The device a page belongs to, from whichever of its pgmaps it is in. */
+static struct dmirror_device *dmirror_page_to_device(struct page *page)
+{
+	if (is_device_coherent_pgmap(page->pgmap))
+		return container_of(page->pgmap, struct dmirror_device,
+				    cpagemap);
+	return container_of(page->pgmap, struct dmirror_device, pagemap);
+}
+
 static void dmirror_devmem_free(struct page *page)
 {
-	struct dmirror_device *mdevice =
-		container_of(page->pgmap, struct dmirror_device, pagemap);
+	struct dmirror_device *mdevice = dmirror_page_to_device(page);
+	bool coherent = is_device_coherent_pgmap(page->pgmap);
 
 	page->zone_device_data = NULL;
 	page->flags = BIT(PG_buddy);
 	for (int s = 0; s < PAGE_SLOTS; s++)
 		page->data[s] = PAGE_POISON;
 	spin_lock(&mdevice->lock);
-	mdevice->free_pfns[mdevice->nfree++] = page_to_pfn(page);
+	if (coherent)
+		mdevice->cfree_pfns[mdevice->ncfree++] = page_to_pfn(page);
+	else
+		mdevice->free_pfns[mdevice->nfree++] = page_to_pfn(page);
 	spin_unlock(&mdevice->lock);
 }
 
@@ -109,19 +130,54 @@ static bool mpfn_page_locked(unsigned long mpfn)
 }
 
 /*
+ * A page migrate_vma_setup() hands over is one the caller selected
+ * (include/linux/migrate.h): system memory with MIGRATE_VMA_SELECT_SYSTEM,
+ * device-private or device-coherent memory with its SELECT flag and only
+ * if the pgmap's owner is the caller's pgmap_owner.
+ */
+static const char *dmirror_not_selected(struct page *page,
+					const struct migrate_vma *args)
+{
+	if (is_device_private_page(page)) {
+		if (!(args->flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE))
+			return "a device-private page without MIGRATE_VMA_SELECT_DEVICE_PRIVATE";
+	} else if (is_device_coherent_page(page)) {
+		if (!(args->flags & MIGRATE_VMA_SELECT_DEVICE_COHERENT))
+			return "a device-coherent page without MIGRATE_VMA_SELECT_DEVICE_COHERENT";
+	} else {
+		if (!(args->flags & MIGRATE_VMA_SELECT_SYSTEM))
+			return "a system page without MIGRATE_VMA_SELECT_SYSTEM";
+		return NULL;
+	}
+	if (page->pgmap->owner != args->pgmap_owner)
+		return "a device page of another pgmap owner";
+	return NULL;
+}
+
+/*
  * After migrate_vma_setup() or migrate_device_range(): every entry that
  * still names a page migrates (the core clears the ones it restored) and
  * its page is locked; no destination is set yet.  After
- * migrate_vma_setup(), cpages counts the migrating entries, holes the
- * driver may populate included (include/linux/migrate.h).
+ * migrate_vma_setup() (@args set), cpages counts the migrating entries,
+ * holes the driver may populate included, and every page is of a kind
+ * the caller selected (include/linux/migrate.h).
  */
 static void dmirror_check_collected(const char *what, const unsigned long *src,
 				    const unsigned long *dst,
-				    unsigned long npages, long cpages)
+				    unsigned long npages, long cpages,
+				    const struct migrate_vma *args)
 {
 	unsigned long migrating = 0;
 
 	for (unsigned long i = 0; i < npages; i++) {
+		const char *why;
+
+		if (args && (src[i] & MIGRATE_PFN_VALID) &&
+		    (why = dmirror_not_selected(migrate_pfn_to_page(src[i]),
+						args)))
+			report_bug(NULL, 0,
+				   "migrate_vma contract: after %s, src[%lu] = %#lx is %s",
+				   what, i, src[i], why);
 		if (src[i] & MIGRATE_PFN_MIGRATE)
 			migrating++;
 		if ((src[i] & MIGRATE_PFN_VALID) &&
@@ -187,7 +243,8 @@ static void dmirror_free_dst(struct page *dpage)
 
 static void dmirror_migrate_alloc_and_copy(struct migrate_vma *args,
 					   struct dmirror *dmirror,
-					   const struct dmirror_choice *c)
+					   const struct dmirror_choice *c,
+					   unsigned int mem)
 {
 	const unsigned long *src = args->src;
 	unsigned long *dst = args->dst;
@@ -207,7 +264,13 @@ static void dmirror_migrate_alloc_and_copy(struct migrate_vma *args,
 		spage = migrate_pfn_to_page(*src);
 		if (spage && is_zone_device_page(spage))
 			continue;
-		dpage = dmirror_devmem_alloc_page(dmirror->mdevice);
+		/* Coherent memory first, then private if it may use both. */
+		dpage = NULL;
+		if (mem & DMIRROR_MEM_COHERENT)
+			dpage = dmirror_devmem_alloc_page(dmirror->mdevice, true);
+		if (!dpage && (mem & DMIRROR_MEM_PRIVATE))
+			dpage = dmirror_devmem_alloc_page(dmirror->mdevice,
+							  false);
 		if (!dpage)
 			continue;	/* device memory full: leave it */
 		if (copy_fails(c, addr)) {
@@ -272,7 +335,8 @@ static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args,
 			continue;
 		if (declines(c, addr))
 			continue;
-		if (WARN_ON(!is_device_private_page(spage)))
+		if (WARN_ON(!is_device_private_page(spage) &&
+			    !is_device_coherent_page(spage)))
 			continue;
 		dpage = alloc_page();
 		if (!dpage)
@@ -301,7 +365,7 @@ static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args,
  */
 static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 			    unsigned long npages, bool to_device,
-			    const struct dmirror_choice *c)
+			    unsigned int mem, const struct dmirror_choice *c)
 {
 	unsigned long src_pfns[MIGRATE_CHUNK], dst_pfns[MIGRATE_CHUNK];
 	unsigned long end = start + (npages << PAGE_SHIFT), addr, next;
@@ -336,8 +400,14 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 		args.start = addr;
 		args.end = next;
 		args.pgmap_owner = dmirror->mdevice;
-		args.flags = to_device ? MIGRATE_VMA_SELECT_SYSTEM :
-					 MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
+		args.flags = MIGRATE_VMA_SELECT_SYSTEM;
+		if (!to_device) {
+			args.flags = 0;
+			if (mem & DMIRROR_MEM_PRIVATE)
+				args.flags |= MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
+			if (mem & DMIRROR_MEM_COHERENT)
+				args.flags |= MIGRATE_VMA_SELECT_DEVICE_COHERENT;
+		}
 		args.fault_page = NULL;
 		if (to_device)
 			seq = mmu_interval_read_begin(&dmirror->notifier);
@@ -346,9 +416,9 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 			break;
 		dmirror_check_collected("migrate_vma_setup()", args.src,
 					args.dst, args.npages,
-					(long)args.cpages);
+					(long)args.cpages, &args);
 		if (to_device)
-			dmirror_migrate_alloc_and_copy(&args, dmirror, c);
+			dmirror_migrate_alloc_and_copy(&args, dmirror, c, mem);
 		else
 			dmirror_devmem_fault_alloc_and_copy(&args, c);
 		migrate_vma_pages(&args);
@@ -363,21 +433,23 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 }
 
 long dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long start,
-			       unsigned long npages, unsigned int decline,
-			       unsigned int failcopy)
+			       unsigned long npages, unsigned int mem,
+			       unsigned int decline, unsigned int failcopy)
 {
 	struct dmirror_choice c = { start, decline, failcopy };
 
-	return dmirror_migrate(dmirror, start, npages, true, &c);
+	return dmirror_migrate(dmirror, start, npages, true,
+			       mem ? mem : DMIRROR_MEM_PRIVATE, &c);
 }
 
 long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
-			       unsigned long npages, unsigned int decline,
-			       unsigned int failcopy)
+			       unsigned long npages, unsigned int mem,
+			       unsigned int decline, unsigned int failcopy)
 {
 	struct dmirror_choice c = { start, decline, failcopy };
 
-	return dmirror_migrate(dmirror, start, npages, false, &c);
+	return dmirror_migrate(dmirror, start, npages, false,
+			       mem ? mem : DMIRROR_MEM_PRIVATE, &c);
 }
 
 /* pgmap->ops->migrate_to_ram(): a CPU touched a device-private entry. */
@@ -405,7 +477,7 @@ static int dmirror_devmem_fault(struct vm_fault *vmf)
 	if (migrate_vma_setup(&args))
 		return VM_FAULT_SIGBUS;
 	dmirror_check_collected("migrate_vma_setup()", args.src, args.dst,
-				args.npages, (long)args.cpages);
+				args.npages, (long)args.cpages, &args);
 	dmirror_devmem_fault_alloc_and_copy(&args, NULL);
 	migrate_vma_pages(&args);
 	dmirror_check_pages("migrate_vma_pages()", args.src, args.dst,
@@ -439,7 +511,7 @@ static void dmirror_device_evict_chunk(struct dmirror_device *mdevice,
 	memset(dst_pfns, 0, sizeof(dst_pfns));
 	migrate_device_range(src_pfns, start_pfn, npages);
 	dmirror_check_collected("migrate_device_range()", src_pfns, NULL,
-				npages, -1);
+				npages, -1, NULL);
 	for (unsigned long i = 0; i < npages; i++) {
 		struct page *dpage, *spage;
 
@@ -469,22 +541,50 @@ static void dmirror_device_evict_chunk(struct dmirror_device *mdevice,
 	migrate_device_finalize(src_pfns, dst_pfns, npages);
 }
 
-/* Every device page is back on the driver's free list. */
+/* Every device page is back on the driver's free lists. */
 static bool dmirror_device_idle(struct dmirror_device *mdevice)
 {
 	bool idle;
 
 	spin_lock(&mdevice->lock);
-	idle = mdevice->nfree == DEVICE_PAGES;
+	idle = mdevice->nfree == DEVICE_PAGES &&
+	       mdevice->ncfree == COHERENT_PAGES;
 	spin_unlock(&mdevice->lock);
 	return idle;
+}
+
+/*
+ * A device-coherent page that someone pinned cannot migrate until it is
+ * unpinned: a short-term pin is released eventually, so waiting for it
+ * is not a livelock (and FOLL_LONGTERM migrates these pages out first).
+ */
+static bool dmirror_device_pinned(struct dmirror_device *mdevice)
+{
+	struct dev_pagemap *pgmap = &mdevice->cpagemap;
+
+	for (unsigned long pfn = pgmap->first_pfn;
+	     pfn < pgmap->first_pfn + pgmap->nr_pages; pfn++)
+		if (page_maybe_dma_pinned(pfn_to_page(pfn)))
+			return true;
+	return false;
+}
+
+static void dmirror_device_evict(struct dmirror_device *mdevice,
+				 struct dev_pagemap *pgmap, unsigned int spare)
+{
+	for (unsigned long pfn = pgmap->first_pfn;
+	     pfn < pgmap->first_pfn + pgmap->nr_pages; pfn += MIGRATE_CHUNK)
+		dmirror_device_evict_chunk(mdevice, pfn,
+			min((unsigned long)MIGRATE_CHUNK,
+			    pgmap->first_pfn + pgmap->nr_pages - pfn),
+			spare);
 }
 
 #define EVICT_PASSES 64
 
 int dmirror_device_remove(struct dmirror_device *mdevice, unsigned int spare)
 {
-	struct dev_pagemap *pgmap = &mdevice->pagemap;
+	int pass = 0;
 
 	spin_lock(&mdevice->lock);
 	if (mdevice->removing) {
@@ -499,28 +599,34 @@ int dmirror_device_remove(struct dmirror_device *mdevice, unsigned int spare)
 	 * flight is skipped by migrate_device_range(): evict again until
 	 * every page came back through page_free.
 	 */
-	for (int pass = 0; !dmirror_device_idle(mdevice); pass++) {
-		if (pass == EVICT_PASSES)
-			report_bug(NULL, 0,
-				   "livelock: unbind could not evict the device memory in %d passes",
-				   EVICT_PASSES);
-		if (pass)
+	for (bool first = true; !dmirror_device_idle(mdevice); first = false) {
+		if (!first) {
+			if (!dmirror_device_pinned(mdevice))
+				pass++;
+			if (pass == EVICT_PASSES)
+				report_bug(NULL, 0,
+					   "livelock: unbind could not evict the device memory in %d passes",
+					   EVICT_PASSES);
 			sched_yield_point("evict retry", __func__);
-		for (unsigned long pfn = pgmap->first_pfn;
-		     pfn < pgmap->first_pfn + pgmap->nr_pages;
-		     pfn += MIGRATE_CHUNK)
-			dmirror_device_evict_chunk(mdevice, pfn,
-				min((unsigned long)MIGRATE_CHUNK,
-				    pgmap->first_pfn + pgmap->nr_pages - pfn),
-				pass ? 0 : spare);
+		}
+		dmirror_device_evict(mdevice, &mdevice->pagemap,
+				     first ? spare : 0);
+		dmirror_device_evict(mdevice, &mdevice->cpagemap,
+				     first ? spare : 0);
 	}
-	memunmap_pages(pgmap);
+	memunmap_pages(&mdevice->pagemap);
+	memunmap_pages(&mdevice->cpagemap);
 	return 0;
 }
 
 static const struct dev_pagemap_ops dmirror_devmem_ops = {
 	.page_free = dmirror_devmem_free,
 	.migrate_to_ram = dmirror_devmem_fault,
+};
+
+/* memremap_pages() requires no migrate_to_ram for MEMORY_DEVICE_COHERENT. */
+static const struct dev_pagemap_ops dmirror_devmem_coherent_ops = {
+	.page_free = dmirror_devmem_free,
 };
 
 void dmirror_device_init(struct dmirror_device *mdevice)
@@ -533,9 +639,21 @@ void dmirror_device_init(struct dmirror_device *mdevice)
 	mdevice->pagemap.ops = &dmirror_devmem_ops;
 	mdevice->pagemap.owner = mdevice;
 	memremap_pages(&mdevice->pagemap);
+	/*
+	 * The coherent chunk: no migrate_to_ram, the CPU maps these pages
+	 * directly; the same owner, so one migration may select both.
+	 */
+	mdevice->cpagemap.type = MEMORY_DEVICE_COHERENT;
+	mdevice->cpagemap.first_pfn = COHERENT_FIRST_PFN;
+	mdevice->cpagemap.nr_pages = COHERENT_PAGES;
+	mdevice->cpagemap.ops = &dmirror_devmem_coherent_ops;
+	mdevice->cpagemap.owner = mdevice;
+	memremap_pages(&mdevice->cpagemap);
 	/* Hand out low pfns first: free list is a stack. */
 	for (int i = DEVICE_PAGES - 1; i >= 0; i--)
 		mdevice->free_pfns[mdevice->nfree++] = DEVICE_FIRST_PFN + i;
+	for (int i = COHERENT_PAGES - 1; i >= 0; i--)
+		mdevice->cfree_pfns[mdevice->ncfree++] = COHERENT_FIRST_PFN + i;
 }
 
 int dmirror_init(struct dmirror *dmirror, struct dmirror_device *mdevice,

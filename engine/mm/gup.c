@@ -6,8 +6,11 @@
  *
  * Fix switches here: anon-exclusive (gup_must_unshare(): before
  * PG_anon_exclusive, a R/O pin did not unshare a shared anon page).
- * Simplified: FOLL_LONGTERM has nothing to migrate out (no ZONE_MOVABLE,
- * CMA or device-coherent memory yet); GUP-fast holds the emulated RCU
+ * FOLL_LONGTERM migrates device-coherent pages out first
+ * (check_and_migrate_movable_pages() -> migrate_device_coherent_page(),
+ * as 6.1 has it), and GUP-fast leaves such pages to the slow path.
+ * Simplified: there is no ZONE_MOVABLE or CMA to migrate out of, so
+ * that is all FOLL_LONGTERM does; GUP-fast holds the emulated RCU
  * read lock besides disabling interrupts, since the emulated RCU does not
  * treat an irq-off region as a read-side section.
  */
@@ -48,9 +51,28 @@ static bool try_grab_page(struct page *page, unsigned int flags)
 	return true;
 }
 
+/*
+ * May this page be pinned for an indefinite time?  Coherent device memory
+ * must always allow eviction; the zero page may always be pinned.
+ */
+static bool is_longterm_pinnable_page(struct page *page)
+{
+	if (is_zero_pfn(page_to_pfn(page)))
+		return true;
+	return !is_device_coherent_page(page);
+}
+
 /* try_grab_folio(): GUP-fast, where the page may be freed under us. */
 static struct folio *try_grab_folio(struct page *page, unsigned int flags)
 {
+	/*
+	 * Can't do FOLL_LONGTERM + FOLL_PIN gup fast path if not in a
+	 * right zone, so fail and let the caller fall back to the slow
+	 * path.
+	 */
+	if ((flags & FOLL_PIN) && unlikely((flags & FOLL_LONGTERM) &&
+					   !is_longterm_pinnable_page(page)))
+		return NULL;
 	if (!get_page_unless_zero(page))
 		return NULL;
 	if (flags & FOLL_PIN)
@@ -245,21 +267,118 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start,
 	return i;
 }
 
+/*
+ * Check whether all pages are pinnable; if so return 0.  Otherwise migrate
+ * the ones that are not (here: device-coherent pages) out, unpin every
+ * page, and return -EAGAIN so that the caller looks them up again, or
+ * -errno if a migration failed.
+ */
+static long check_and_migrate_movable_pages(unsigned long nr_pages,
+					    struct page **pages,
+					    unsigned int gup_flags)
+{
+	bool coherent_pages = false;
+	unsigned long i;
+	long ret = 0;
+
+	for (i = 0; i < nr_pages; i++) {
+		struct folio *folio = page_folio(pages[i]);
+
+		/*
+		 * Device coherent pages are managed by a driver and should not
+		 * be pinned indefinitely as it prevents the driver moving the
+		 * page. So when trying to pin with FOLL_LONGTERM instead try
+		 * to migrate the page out of device memory.
+		 */
+		if (is_device_coherent_page(&folio->page)) {
+			/*
+			 * We always want a new GUP lookup with device coherent
+			 * pages.
+			 */
+			pages[i] = NULL;
+			coherent_pages = true;
+
+			/*
+			 * Migration will fail if the page is pinned, so convert
+			 * the pin on the source page to a normal reference.
+			 */
+			if (gup_flags & FOLL_PIN) {
+				get_page(&folio->page);
+				unpin_user_page(&folio->page);
+			}
+
+			ret = migrate_device_coherent_page(&folio->page);
+			if (ret)
+				goto unpin_pages;
+
+			continue;
+		}
+		/* folio_is_longterm_pinnable(): nothing else to move here. */
+	}
+
+	if (!coherent_pages)
+		return 0;
+
+unpin_pages:
+	/*
+	 * pages[i] might be NULL if any device coherent pages were found.
+	 */
+	for (i = 0; i < nr_pages; i++) {
+		if (!pages[i])
+			continue;
+
+		if (gup_flags & FOLL_PIN)
+			unpin_user_page(pages[i]);
+		else
+			put_page(pages[i]);
+	}
+
+	return ret ? ret : -EAGAIN;
+}
+
+/*
+ * The mmap lock is taken here for the whole of it: the callers of the
+ * kernel's version hold it (pin_user_pages_remote()) or take it around
+ * it (__gup_longterm_unlocked()).
+ */
 static long __gup_longterm_locked(struct mm_struct *mm, unsigned long start,
 				  unsigned long nr_pages, unsigned int flags,
 				  struct page **pages)
 {
-	long ret;
+	long rc, nr_pinned_pages;
 
 	mmap_read_lock(mm);
-	ret = __get_user_pages(mm, start, nr_pages, flags, pages);
-	mmap_read_unlock(mm);
+	if (!(flags & FOLL_LONGTERM)) {
+		rc = __get_user_pages(mm, start, nr_pages, flags, pages);
+		mmap_read_unlock(mm);
+		return rc;
+	}
+
 	/*
-	 * FOLL_LONGTERM: check_and_migrate_movable_pages() would migrate
-	 * pages out of ZONE_MOVABLE, CMA or device-coherent memory; the
-	 * emulation has none of those yet.
+	 * If we get to this point then FOLL_LONGTERM is set, and FOLL_LONGTERM
+	 * implies FOLL_PIN (although the reverse is not true). Therefore it is
+	 * correct to unconditionally call check_and_migrate_movable_pages()
+	 * which assumes pages have been pinned via FOLL_PIN.
+	 *
+	 * Enforce the above reasoning by asserting that FOLL_PIN is set.
 	 */
-	return ret;
+	if (WARN_ON(!(flags & FOLL_PIN))) {
+		mmap_read_unlock(mm);
+		return -EINVAL;
+	}
+	do {
+		nr_pinned_pages = __get_user_pages(mm, start, nr_pages, flags,
+						   pages);
+		if (nr_pinned_pages <= 0) {
+			rc = nr_pinned_pages;
+			break;
+		}
+		rc = check_and_migrate_movable_pages(nr_pinned_pages, pages,
+						     flags);
+	} while (rc == -EAGAIN);
+	mmap_read_unlock(mm);
+
+	return rc ? rc : nr_pinned_pages;
 }
 
 long get_user_pages_remote(struct mm_struct *mm, unsigned long start,

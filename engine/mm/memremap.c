@@ -77,6 +77,21 @@ void __put_dev_pagemap(struct dev_pagemap *pgmap, const char *func)
 
 int memremap_pages(struct dev_pagemap *pgmap)
 {
+	switch (pgmap->type) {
+	case MEMORY_DEVICE_PRIVATE:
+		if (WARN_ON_ONCE(!pgmap->ops || !pgmap->ops->migrate_to_ram))
+			return -EINVAL;
+		fallthrough;
+	case MEMORY_DEVICE_COHERENT:
+		if (WARN_ON_ONCE(!pgmap->ops || !pgmap->ops->page_free))
+			return -EINVAL;
+		if (WARN_ON_ONCE(!pgmap->owner))
+			return -EINVAL;
+		break;
+	default:
+		WARN_ON_ONCE(1);
+		return -EINVAL;
+	}
 	for (unsigned long i = 0; i < pgmap->nr_pages; i++) {
 		struct page *page = pfn_to_page(pgmap->first_pfn + i);
 

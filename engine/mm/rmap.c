@@ -537,7 +537,8 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
 	if (pte_present(pteval) && pte_dirty(pteval))
 		folio_mark_dirty(folio);
 
-	if (is_zone_device_page(subpage)) {
+	/* A device-coherent page has a present pte: the common case below. */
+	if (is_device_private_page(subpage)) {
 		if (anon_exclusive)
 			BUG_ON(page_try_share_anon_rmap(subpage));
 		entry = pte_to_swp_entry(pteval);

@@ -62,6 +62,10 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 				op->decline = op->failcopy = 0;
 			if (op_sigs[op->kind].args & OPA_PINFLAGS)
 				op->flags = (b2 >> 2) & PIN_ALL;
+			/* migrate ops: device memory kind, bits a migrate op leaves */
+			if (op_sigs[op->kind].args & OPA_MEM)
+				op->mem = !(b1 & 0x40) ? MEM_PRIVATE :
+					  (b1 & 0x08) ? MEM_ALL : MEM_COHERENT;
 			/* unbind: the spare destinations, from the same byte */
 			if (op_sigs[op->kind].args & OPA_SPARE)
 				op->spare = (b2 & 0x10) ? b2 : 0;

@@ -35,8 +35,8 @@ const struct op_sig op_sigs[NR_OP_KINDS] = {
 	[OP_MUNMAP] = { OPA_PAGE | OPA_NPAGES },
 	[OP_MADVISE] = { OPA_PAGE | OPA_NPAGES | OPA_ADVICE },
 	[OP_FORK] = { 0 },
-	[OP_MIGRATE_TO_DEVICE] = { OPA_PAGE | OPA_NPAGES | OPA_MASKS },
-	[OP_MIGRATE_TO_SYSTEM] = { OPA_PAGE | OPA_NPAGES | OPA_MASKS },
+	[OP_MIGRATE_TO_DEVICE] = { OPA_PAGE | OPA_NPAGES | OPA_MEM | OPA_MASKS },
+	[OP_MIGRATE_TO_SYSTEM] = { OPA_PAGE | OPA_NPAGES | OPA_MEM | OPA_MASKS },
 	[OP_RECLAIM] = { 0 },
 	[OP_PIN] = { OPA_PAGE | OPA_PINFLAGS },
 	[OP_PIN_READ] = { OPA_PAGE | OPA_SLOT },
@@ -54,6 +54,17 @@ const char *pin_flag_name(int bit)
 		return "longterm";
 	case PIN_FAST:
 		return "fast";
+	}
+	return NULL;
+}
+
+const char *mem_kind_name(int bit)
+{
+	switch (bit) {
+	case MEM_PRIVATE:
+		return "private";
+	case MEM_COHERENT:
+		return "coherent";
 	}
 	return NULL;
 }
@@ -146,6 +157,15 @@ void op_format(const struct op *op, char *buf, size_t len)
 	default:
 		n = snprintf(buf, len, "%s(p%d, %d", op_name(op->kind),
 			     op->page, op->npages);
+		/* Device-private only is the default and not printed. */
+		if (op->kind < NR_OP_KINDS &&
+		    (op_sigs[op->kind].args & OPA_MEM) &&
+		    op_mem(op) != MEM_PRIVATE)
+			for (int b = 1; b <= MEM_ALL && n > 0 &&
+					(size_t)n < len; b <<= 1)
+				if (op->mem & b)
+					n += snprintf(buf + n, len - n, ", %s",
+						      mem_kind_name(b));
 		/* The driver's choices, for the ops that take them. */
 		if (op->kind < NR_OP_KINDS &&
 		    (op_sigs[op->kind].args & OPA_MASKS)) {
@@ -171,6 +191,11 @@ void op_format(const struct op *op, char *buf, size_t len)
 /* A populated region starts swapped out in 1 of SWAPPED_ODDS programs. */
 #ifndef SWAPPED_ODDS
 #define SWAPPED_ODDS 4
+#endif
+
+/* A migrate op uses coherent memory in 1 of MEM_COHERENT_ODDS. */
+#ifndef MEM_COHERENT_ODDS
+#define MEM_COHERENT_ODDS 2
 #endif
 
 #ifndef SWARM_ODDS
@@ -262,6 +287,10 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 			}
 			if ((op_sigs[k].args & OPA_SPARE) && rng_below(r, 2))
 				op->spare = rng_below(r, SPARE_MAX + 1);
+			/* Device memory kind: private, coherent or both. */
+			if (op_sigs[k].args & OPA_MEM)
+				op->mem = rng_below(r, MEM_COHERENT_ODDS) ?
+					  MEM_PRIVATE : 1 + rng_below(r, MEM_ALL);
 			if (k == OP_FORK && procs < MAX_PROCS)
 				procs++;
 		}

@@ -142,9 +142,10 @@ static const char *sig_text(int k, char *buf, size_t len)
 {
 	u8 a = op_sigs[k].args;
 
-	snprintf(buf, len, "%s(%s%s%s%s%s%s%s)", op_name(k),
+	snprintf(buf, len, "%s(%s%s%s%s%s%s%s%s)", op_name(k),
 		 a & OPA_PAGE ? "pN" : "", a & OPA_NPAGES ? ", K" : "",
 		 a & OPA_ADVICE ? ", MADV_*" : "",
+		 a & OPA_MEM ? "[, private][, coherent]" : "",
 		 a & OPA_SLOT ? "[, slot S]" : "",
 		 a & OPA_MASKS ? "[, decline M][, failcopy M]" : "",
 		 a & OPA_PINFLAGS ? "[, write][, longterm][, fast]" : "",
@@ -166,12 +167,20 @@ static int pin_flag_by_name(const char *s, size_t n)
 	return 0;
 }
 
+static int mem_kind_by_name(const char *s, size_t n)
+{
+	for (int b = 1; b <= MEM_ALL; b <<= 1)
+		if (word_is(s, n, mem_kind_name(b)))
+			return b;
+	return 0;
+}
+
 static int parse_op(struct pctx *c, const char *s, struct op *op,
 		    struct slot_ref *sref)
 {
 	static const u8 order[] = { OPA_PAGE, OPA_NPAGES, OPA_ADVICE };
 	const char *p = s, *open, *close, *q;
-	char sig[96];
+	char sig[128];
 	size_t n = word_len(p);
 	int k, npos = 0, next = 0;
 	bool have_slot = false, have_decline = false, have_failcopy = false;
@@ -225,6 +234,17 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 				return perr(c, q, "'%.*s' given twice", (int)n,
 					    q);
 			op->flags |= (u8)b;
+		} else if ((args & OPA_MEM) && n == (size_t)(e - q) &&
+			   mem_kind_by_name(q, n)) {
+			int b = mem_kind_by_name(q, n);
+
+			if (next < npos)
+				return perr(c, q, "'%.*s' before the required arguments: %s",
+					    (int)n, q, sig);
+			if (op->mem & b)
+				return perr(c, q, "'%.*s' given twice", (int)n,
+					    q);
+			op->mem |= (u8)b;
 		} else if (word_is(q, n, "spare")) {
 			const char *num = skip_ws(q + n);
 
@@ -356,6 +376,8 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 	}
 	if (next < npos)
 		return perr(c, close, "missing argument: %s", sig);
+	if (args & OPA_MEM)
+		op->mem = op_mem(op);
 	p = skip_ws(close + 1);
 	if (*p == '@') {
 		q = skip_ws(p + 1);
@@ -956,6 +978,8 @@ static bool op_equal(const struct op *a, const struct op *b)
 	    (a->decline != b->decline || a->failcopy != b->failcopy))
 		return false;
 	if ((args & OPA_SPARE) && a->spare != b->spare)
+		return false;
+	if ((args & OPA_MEM) && op_mem(a) != op_mem(b))
 		return false;
 	return true;
 }

@@ -21,6 +21,10 @@
 #include "../sched/sched_core.h"
 
 
+_Static_assert(MEM_PRIVATE == DMIRROR_MEM_PRIVATE &&
+	       MEM_COHERENT == DMIRROR_MEM_COHERENT,
+	       "the program's memory kinds are the driver's");
+
 static struct {
 	const struct program *prog;
 	struct mm_struct *mms[MAX_PROCS];
@@ -404,15 +408,26 @@ static void exec_op(int cpu, int i)
 		break;
 	case OP_MIGRATE_TO_DEVICE:
 		dmirror_migrate_to_device(&M.dmirrors[op->proc], addr,
-					  op->npages, op->decline,
+					  op->npages, op_mem(op), op->decline,
 					  op->failcopy);
 		break;
 	case OP_MIGRATE_TO_SYSTEM:
 		dmirror_migrate_to_system(&M.dmirrors[op->proc], addr,
-					  op->npages, op->decline,
+					  op->npages, op_mem(op), op->decline,
 					  op->failcopy);
 		break;
 	case OP_UNBIND:
+		/*
+		 * Unbind waits for the device's pages to be unpinned: a
+		 * thread does not hold a short-term pin on device memory
+		 * across the call that waits for it (it would wait for
+		 * itself), so this CPU's own DMA completes first.
+		 */
+		for (int p = 0; p < MAX_PROCS; p++)
+			for (int pg = 0; pg < REGION_PAGES; pg++)
+				if (M.pins[cpu][p][pg].held &&
+				    is_zone_device_page(M.pins[cpu][p][pg].page))
+					unpin(&M.pins[cpu][p][pg]);
 		dmirror_device_remove(&M.mdevice, op->spare);
 		break;
 	}
@@ -543,6 +558,14 @@ static void check_end_state(void)
 	}
 }
 
+static void check_pgmap_balanced(const struct dev_pagemap *pgmap)
+{
+	if (pgmap->ref != (pgmap->dead ? 0 : 1))
+		report_bug(NULL, 0,
+			   "dev_pagemap references unbalanced: %d after every process exited (expected %d)",
+			   pgmap->ref, pgmap->dead ? 0 : 1);
+}
+
 static void teardown_and_check_leaks(void)
 {
 	for (int i = 0; i < M.nprocs; i++) {
@@ -576,10 +599,8 @@ static void teardown_and_check_leaks(void)
 	 * Every device page came back: the pgmap holds its initial
 	 * reference only, or none once memunmap_pages() ran.
 	 */
-	if (M.mdevice.pagemap.ref != (M.mdevice.pagemap.dead ? 0 : 1))
-		report_bug(NULL, 0,
-			   "dev_pagemap references unbalanced: %d after every process exited (expected %d)",
-			   M.mdevice.pagemap.ref, M.mdevice.pagemap.dead ? 0 : 1);
+	check_pgmap_balanced(&M.mdevice.pagemap);
+	check_pgmap_balanced(&M.mdevice.cpagemap);
 	if (page_count(pfn_to_page(ZERO_PFN)) != 1)
 		report_bug(NULL, 0, "zero page refcount %d, expected 1",
 			   page_count(pfn_to_page(ZERO_PFN)));

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The emulated device driver, after lib/test_hmm.c ("dmirror"): a device
- * page table mirroring one process's, device-private memory, migration to
- * and from the device, and migrate_to_ram() for CPU faults.
+ * page table mirroring one process's, device-private and device-coherent
+ * memory, migration to and from the device, and migrate_to_ram() for CPU
+ * faults on device-private entries.
  */
 #ifndef MIGRACE_DMIRROR_H
 #define MIGRACE_DMIRROR_H
@@ -13,11 +14,18 @@
 #define DPT_ENTRIES (PTRS_PER_PGD * PTRS_PER_PMD * PTRS_PER_PTE)
 #define DPT_WRITE 1UL
 
+/* The kinds of device memory a migration uses (the program's MEM_*). */
+#define DMIRROR_MEM_PRIVATE	0x1
+#define DMIRROR_MEM_COHERENT	0x2
+
 struct dmirror_device {
-	struct dev_pagemap pagemap;
+	struct dev_pagemap pagemap;	/* device-private memory */
+	struct dev_pagemap cpagemap;	/* device-coherent memory */
 	spinlock_t lock;
 	unsigned long free_pfns[DEVICE_PAGES];
 	int nfree;
+	unsigned long cfree_pfns[COHERENT_PAGES];
+	int ncfree;
 	bool removing;	/* unbind started: the device is going away */
 };
 
@@ -37,17 +45,21 @@ int dmirror_init(struct dmirror *dmirror, struct dmirror_device *mdevice,
  * @decline, @failcopy: the driver's choices that the migrate_vma API
  * allows, bit i for page start + i: entries it does not migrate, and
  * entries whose copy fails after the destination was allocated.
+ * @mem, DMIRROR_MEM_* bits (0 is private): to the device, the kind of
+ * memory allocated (coherent first when both); to system, the kinds
+ * selected (MIGRATE_VMA_SELECT_DEVICE_PRIVATE / _COHERENT).
  */
 long dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long start,
-			       unsigned long npages, unsigned int decline,
-			       unsigned int failcopy);
+			       unsigned long npages, unsigned int mem,
+			       unsigned int decline, unsigned int failcopy);
 long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
-			       unsigned long npages, unsigned int decline,
-			       unsigned int failcopy);
+			       unsigned long npages, unsigned int mem,
+			       unsigned int decline, unsigned int failcopy);
 
 /*
- * Unbind (test_hmm's remove): evict every device page back to system
- * memory with migrate_device_range(), then memunmap_pages().  @spare:
+ * Unbind (test_hmm's remove): evict every device page, private and
+ * coherent, back to system memory with migrate_device_range(), then
+ * memunmap_pages() on both.  @spare:
  * the driver's choice, bit i for entry i of each eviction chunk, to
  * allocate a destination for an entry with no source page.  -ENODEV if
  * the device is already gone.

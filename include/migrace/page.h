@@ -4,8 +4,10 @@
  *
  * Physical memory is deliberately tiny so that ops collide and allocation
  * fails: pfn 0 is the zero page, then two NUMA nodes of system pages, then
- * one device-private range.  Page contents are real bytes, split in
- * per-CPU slots (see engine/check/oracle.c).
+ * the device's memory.  Page contents are real bytes, split in
+ * per-CPU slots (see engine/check/oracle.c).  The device has two ranges:
+ * device-private memory, then device-coherent memory that the CPU maps
+ * with present ptes.
  */
 #ifndef MIGRACE_PAGE_H
 #define MIGRACE_PAGE_H
@@ -27,7 +29,9 @@
 #define ZERO_PFN 0UL
 #define NODE_FIRST_PFN(n) (1UL + (unsigned long)(n) * NODE_PAGES)
 #define DEVICE_FIRST_PFN (1UL + NR_NODES * NODE_PAGES)
-#define MAX_PFN (DEVICE_FIRST_PFN + DEVICE_PAGES)
+#define COHERENT_PAGES 16
+#define COHERENT_FIRST_PFN (DEVICE_FIRST_PFN + DEVICE_PAGES)
+#define MAX_PFN (COHERENT_FIRST_PFN + COHERENT_PAGES)
 
 enum pageflags {
 	PG_locked,

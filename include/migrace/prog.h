@@ -59,7 +59,24 @@ struct op {
 	 * allocates a destination for an entry with no source page.
 	 */
 	u8 spare;
+	/*
+	 * migrate ops: the device memory the driver uses, MEM_* bits (0 is
+	 * MEM_PRIVATE).  To the device: the kind of the destination
+	 * (coherent first when both, private if coherent memory is full);
+	 * to system: the kinds it selects (MIGRATE_VMA_SELECT_DEVICE_*).
+	 */
+	u8 mem;
 };
+
+#define MEM_PRIVATE	0x1
+#define MEM_COHERENT	0x2
+#define MEM_ALL		0x3
+const char *mem_kind_name(int bit);
+/* 0 means the default, device-private memory. */
+static inline u8 op_mem(const struct op *op)
+{
+	return op->mem ? op->mem : MEM_PRIVATE;
+}
 
 /* pin(): how the page is pinned (FOLL_WRITE, FOLL_LONGTERM, GUP-fast) */
 #define PIN_WRITE	0x1
@@ -81,6 +98,7 @@ const char *pin_flag_name(int bit);
 #define OPA_PINFLAGS	0x20	/* optional "write", "longterm", "fast" */
 #define OPA_SPARE	0x40	/* optional "spare M": M in 0..SPARE_MAX */
 #define SPARE_MAX	0xff	/* one bit per entry of an eviction chunk */
+#define OPA_MEM		0x80	/* optional "private", "coherent" (MEM_*) */
 
 struct op_sig {
 	u8 args;
