@@ -5,6 +5,7 @@
  * the op kinds, so rare combinations are not drowned by common ones).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <migrace/mm.h>
 #include <migrace/prog.h>
@@ -211,9 +212,80 @@ static const int weights[NR_OP_KINDS] = {
 	[OP_UNBIND] = 1,
 };
 
+/* What the ops of one CPU's list share while it is drawn. */
+struct gen_ctx {
+	const int *enabled;
+	int total;
+	int hot;		/* most single-page ops go here */
+	int procs;		/* processes an op may address */
+	const struct op *pins[MAX_OPS];
+	int npins;
+};
+
+static int draw_kind(struct rng *r, const struct gen_ctx *g)
+{
+	int w = rng_below(r, g->total), k;
+
+	for (k = 0; w >= g->enabled[k]; k++)
+		w -= g->enabled[k];
+	return k;
+}
+
+static void gen_op(struct op *op, int k, struct rng *r, int ncpus,
+		   struct gen_ctx *g)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = k;
+	if (rng_below(r, 2)) {
+		op->page = 0;
+		op->npages = REGION_PAGES;
+	} else {
+		op->page = rng_below(r, 3) ? (u8)g->hot :
+					     (u8)rng_below(r, REGION_PAGES);
+		op->npages = 1 + rng_below(r, REGION_PAGES - op->page);
+	}
+	op->slot = rng_below(r, 2) ? NR_CPUS : rng_below(r, ncpus);
+	op->proc = rng_below(r, 3) ? 0 : rng_below(r, g->procs);
+	op->advice = op_advices[rng_below(r, NR_ADVICES)];
+	/* A driver mostly migrates what it is offered. */
+	if (!rng_below(r, 4))
+		op->decline = rng_below(r, 1u << op->npages);
+	if (!rng_below(r, 4))
+		op->failcopy = rng_below(r, 1u << op->npages);
+	/* Only the ops that take them keep the choices. */
+	if (!(op_sigs[k].args & OPA_MASKS))
+		op->decline = op->failcopy = 0;
+	if (op_sigs[k].args & OPA_PINFLAGS)
+		op->flags = rng_below(r, PIN_ALL + 1);
+	/*
+	 * An op that uses a resource mostly uses one an earlier op of this
+	 * CPU made (as syzkaller does): a pin's accesses and unpin target a
+	 * page pinned.
+	 */
+	if (k == OP_PIN) {
+		if (g->npins < MAX_OPS)
+			g->pins[g->npins++] = op;
+	} else if ((k == OP_PIN_READ || k == OP_PIN_WRITE ||
+		    k == OP_UNPIN) && g->npins && rng_below(r, 4)) {
+		const struct op *pin = g->pins[rng_below(r, g->npins)];
+
+		op->page = pin->page;
+		op->proc = pin->proc;
+	}
+	if ((op_sigs[k].args & OPA_SPARE) && rng_below(r, 2))
+		op->spare = rng_below(r, SPARE_MAX + 1);
+	/* Device memory kind: private, coherent or both. */
+	if (op_sigs[k].args & OPA_MEM)
+		op->mem = rng_below(r, MEM_COHERENT_ODDS) ?
+			  MEM_PRIVATE : 1 + rng_below(r, MEM_ALL);
+	if (k == OP_FORK && g->procs < MAX_PROCS)
+		g->procs++;
+}
+
 void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 {
-	int enabled[NR_OP_KINDS], total = 0, procs, hot;
+	int enabled[NR_OP_KINDS], total = 0;
+	struct gen_ctx g;
 
 	memset(p, 0, sizeof(*p));
 	p->ncpus = ncpus;
@@ -221,9 +293,10 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 	p->forked = rng_below(r, 2);
 	p->warm = rng_below(r, 2);
 	p->swapped = p->populate && !rng_below(r, SWAPPED_ODDS);
-	procs = 1 + p->forked;
+	memset(&g, 0, sizeof(g));
+	g.procs = 1 + p->forked;
 	/* Ops collide more when most single-page ops share one page. */
-	hot = rng_below(r, REGION_PAGES);
+	g.hot = rng_below(r, REGION_PAGES);
 	do {
 		total = 0;
 		for (int k = 0; k < NR_OP_KINDS; k++)
@@ -235,64 +308,13 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 		for (int k = 0; k < NR_OP_KINDS; k++)
 			total += enabled[k];
 	} while (total == 0);
+	g.enabled = enabled;
+	g.total = total;
 
 	for (int c = 0; c < ncpus; c++) {
-		const struct op *pins[MAX_OPS];
-		int npins = 0;
-
+		g.npins = 0;
 		p->nops[c] = 1 + rng_below(r, nops);
-		for (int i = 0; i < p->nops[c]; i++) {
-			struct op *op = &p->ops[c][i];
-			int w = rng_below(r, total), k;
-
-			for (k = 0; w >= enabled[k]; k++)
-				w -= enabled[k];
-			op->kind = k;
-			if (rng_below(r, 2)) {
-				op->page = 0;
-				op->npages = REGION_PAGES;
-			} else {
-				op->page = rng_below(r, 3) ? (u8)hot :
-					   (u8)rng_below(r, REGION_PAGES);
-				op->npages = 1 + rng_below(r, REGION_PAGES - op->page);
-			}
-			op->slot = rng_below(r, 2) ? NR_CPUS :
-						     rng_below(r, ncpus);
-			op->proc = rng_below(r, 3) ? 0 : rng_below(r, procs);
-			op->advice = op_advices[rng_below(r, NR_ADVICES)];
-			/* A driver mostly migrates what it is offered. */
-			if (!rng_below(r, 4))
-				op->decline = rng_below(r, 1u << op->npages);
-			if (!rng_below(r, 4))
-				op->failcopy = rng_below(r, 1u << op->npages);
-			/* Only the ops that take them keep the choices. */
-			if (!(op_sigs[k].args & OPA_MASKS))
-				op->decline = op->failcopy = 0;
-			if (op_sigs[k].args & OPA_PINFLAGS)
-				op->flags = rng_below(r, PIN_ALL + 1);
-			/*
-			 * An op that uses a resource mostly uses one an
-			 * earlier op of this CPU made (as syzkaller does):
-			 * a pin's accesses and unpin target a page pinned.
-			 */
-			if (k == OP_PIN) {
-				pins[npins++] = op;
-			} else if ((k == OP_PIN_READ || k == OP_PIN_WRITE ||
-				    k == OP_UNPIN) && npins &&
-				   rng_below(r, 4)) {
-				const struct op *pin = pins[rng_below(r, npins)];
-
-				op->page = pin->page;
-				op->proc = pin->proc;
-			}
-			if ((op_sigs[k].args & OPA_SPARE) && rng_below(r, 2))
-				op->spare = rng_below(r, SPARE_MAX + 1);
-			/* Device memory kind: private, coherent or both. */
-			if (op_sigs[k].args & OPA_MEM)
-				op->mem = rng_below(r, MEM_COHERENT_ODDS) ?
-					  MEM_PRIVATE : 1 + rng_below(r, MEM_ALL);
-			if (k == OP_FORK && procs < MAX_PROCS)
-				procs++;
-		}
+		for (int i = 0; i < p->nops[c]; i++)
+			gen_op(&p->ops[c][i], draw_kind(r, &g), r, ncpus, &g);
 	}
 }
