@@ -65,11 +65,7 @@ static bool is_longterm_pinnable_page(struct page *page)
 /* try_grab_folio(): GUP-fast, where the page may be freed under us. */
 static struct folio *try_grab_folio(struct page *page, unsigned int flags)
 {
-	/*
-	 * Can't do FOLL_LONGTERM + FOLL_PIN gup fast path if not in a
-	 * right zone, so fail and let the caller fall back to the slow
-	 * path.
-	 */
+	/* A long-term pin of an unpinnable page is the slow path's job. */
 	if ((flags & FOLL_PIN) && unlikely((flags & FOLL_LONGTERM) &&
 					   !is_longterm_pinnable_page(page)))
 		return NULL;
@@ -284,24 +280,13 @@ static long check_and_migrate_movable_pages(unsigned long nr_pages,
 	for (i = 0; i < nr_pages; i++) {
 		struct folio *folio = page_folio(pages[i]);
 
-		/*
-		 * Device coherent pages are managed by a driver and should not
-		 * be pinned indefinitely as it prevents the driver moving the
-		 * page. So when trying to pin with FOLL_LONGTERM instead try
-		 * to migrate the page out of device memory.
-		 */
+		/* The driver must stay able to evict it: move it out first. */
 		if (is_device_coherent_page(&folio->page)) {
-			/*
-			 * We always want a new GUP lookup with device coherent
-			 * pages.
-			 */
+			/* Looked up again after the migration. */
 			pages[i] = NULL;
 			coherent_pages = true;
 
-			/*
-			 * Migration will fail if the page is pinned, so convert
-			 * the pin on the source page to a normal reference.
-			 */
+			/* A pinned page does not migrate: keep a plain reference. */
 			if (gup_flags & FOLL_PIN) {
 				get_page(&folio->page);
 				unpin_user_page(&folio->page);
@@ -320,9 +305,7 @@ static long check_and_migrate_movable_pages(unsigned long nr_pages,
 		return 0;
 
 unpin_pages:
-	/*
-	 * pages[i] might be NULL if any device coherent pages were found.
-	 */
+	/* The coherent entries were already released (NULL). */
 	for (i = 0; i < nr_pages; i++) {
 		if (!pages[i])
 			continue;
@@ -354,14 +337,7 @@ static long __gup_longterm_locked(struct mm_struct *mm, unsigned long start,
 		return rc;
 	}
 
-	/*
-	 * If we get to this point then FOLL_LONGTERM is set, and FOLL_LONGTERM
-	 * implies FOLL_PIN (although the reverse is not true). Therefore it is
-	 * correct to unconditionally call check_and_migrate_movable_pages()
-	 * which assumes pages have been pinned via FOLL_PIN.
-	 *
-	 * Enforce the above reasoning by asserting that FOLL_PIN is set.
-	 */
+	/* FOLL_LONGTERM comes with FOLL_PIN: the check below relies on it. */
 	if (WARN_ON(!(flags & FOLL_PIN))) {
 		mmap_read_unlock(mm);
 		return -EINVAL;
