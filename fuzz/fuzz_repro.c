@@ -46,7 +46,7 @@ static void check_ranges(const struct repro *r)
 		check(p->nops[c] >= 0 && p->nops[c] <= MAX_OPS, "nops");
 		for (int i = 0; i < p->nops[c]; i++) {
 			const struct op *op = &p->ops[c][i];
-			u8 args;
+			u16 args;
 
 			check(op->kind < NR_OP_KINDS, "op kind");
 			args = op_sigs[op->kind].args;
@@ -61,6 +61,7 @@ static void check_ranges(const struct repro *r)
 			      !(op->failcopy >> op->npages), "op masks");
 			check((args & OPA_ADVICE) ? advice_name(op->advice) != NULL :
 						    op->advice == 0, "op advice");
+			check(op->node < NR_NODES, "op node");
 		}
 	}
 	check(r->sched.nseg >= 0 && r->sched.nseg <= MAX_SEGS, "nseg");

@@ -25,6 +25,8 @@ static const char *const op_names[NR_OP_KINDS] = {
 	[OP_PIN_WRITE] = "pin_write",
 	[OP_UNPIN] = "unpin",
 	[OP_UNBIND] = "unbind",
+	[OP_MOVE_PAGES] = "move_pages",
+	[OP_COMPACT] = "compact",
 };
 
 /* Kept next to op_format(): the parser accepts what this says it prints. */
@@ -43,6 +45,8 @@ const struct op_sig op_sigs[NR_OP_KINDS] = {
 	[OP_PIN_WRITE] = { OPA_PAGE },
 	[OP_UNPIN] = { OPA_PAGE },
 	[OP_UNBIND] = { OPA_SPARE },
+	[OP_MOVE_PAGES] = { OPA_PAGE | OPA_NPAGES | OPA_NODE | OPA_MOVEALL },
+	[OP_COMPACT] = { OPA_NODE },
 };
 
 const char *pin_flag_name(int bit)
@@ -137,6 +141,14 @@ void op_format(const struct op *op, char *buf, size_t len)
 	case OP_RECLAIM:
 		n = snprintf(buf, len, "%s()", op_name(op->kind));
 		break;
+	case OP_MOVE_PAGES:
+		n = snprintf(buf, len, "move_pages(p%d, %d, node %d%s)",
+			     op->page, op->npages, op->node,
+			     (op->flags & MOVE_ALL) ? ", all" : "");
+		break;
+	case OP_COMPACT:
+		n = snprintf(buf, len, "compact(node %d)", op->node);
+		break;
 	case OP_UNBIND:
 		if (op->spare)
 			n = snprintf(buf, len, "unbind(spare %#x)", op->spare);
@@ -184,6 +196,7 @@ static const int weights[NR_OP_KINDS] = {
 	[OP_RECLAIM] = 2,
 	[OP_PIN] = 2, [OP_PIN_READ] = 2, [OP_PIN_WRITE] = 2, [OP_UNPIN] = 1,
 	[OP_UNBIND] = 1,
+	[OP_MOVE_PAGES] = 2, [OP_COMPACT] = 1,
 };
 
 void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
@@ -245,6 +258,10 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 				op->decline = op->failcopy = 0;
 			if (op_sigs[k].args & OPA_PINFLAGS)
 				op->flags = rng_below(r, PIN_ALL + 1);
+			if (op_sigs[k].args & OPA_NODE)
+				op->node = rng_below(r, NR_NODES);
+			if (op_sigs[k].args & OPA_MOVEALL)
+				op->flags = rng_below(r, 2) ? MOVE_ALL : 0;
 			/*
 			 * An op that uses a resource mostly uses one an
 			 * earlier op of this CPU made (as syzkaller does):
