@@ -279,6 +279,15 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 			}
 			if ((op_sigs[k].args & OPA_SPARE) && rng_below(r, 2))
 				op->spare = rng_below(r, SPARE_MAX + 1);
+			/*
+			 * An op without a page prints none: keep the page
+			 * its repro file will parse back (p0), which the
+			 * op's events carry, so a replay hashes the same.
+			 */
+			if (!(op_sigs[k].args & OPA_PAGE)) {
+				op->page = 0;
+				op->npages = 1;
+			}
 			if (k == OP_FORK && procs < MAX_PROCS)
 				procs++;
 		}
