@@ -530,8 +530,8 @@ int migrate_pages(struct list_head *from, new_page_t get_new_page,
 			 *	Success: page will be freed
 			 *	-EAGAIN: stay on the from list
 			 *	-ENOMEM: stay on the from list
-			 *	Other errno: put on ret_pages list then splice to
-			 *		     from list
+			 *	Other errno: put on ret_pages list, then
+			 *		     spliced back to the from list
 			 */
 			switch (rc) {
 			case -ENOMEM:

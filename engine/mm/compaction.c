@@ -18,7 +18,7 @@ struct compact_control {
 	struct list_head migratepages;	/* List of pages being migrated */
 	unsigned long nr_migratepages;	/* Number of pages to migrate */
 	int nid;			/* the node being compacted */
-	enum migrate_mode mode;		/* Async or sync migration mode */
+	enum migrate_mode mode;		/* Async or sync migration */
 };
 
 /*

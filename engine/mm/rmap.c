@@ -63,7 +63,8 @@ static void __put_anon_vma(struct anon_vma *av)
 void put_anon_vma(struct anon_vma *av)
 {
 	if (kobj_freed(av))
-		report_bug(NULL, 0, "use-after-free: put_anon_vma() on a freed anon_vma");
+		report_bug(NULL, 0,
+			   "use-after-free: put_anon_vma() on a freed anon_vma");
 	if (__atomic_sub_fetch(&av->refcount, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	__put_anon_vma(av);

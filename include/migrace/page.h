@@ -283,7 +283,7 @@ static inline bool node_online(int nid)
 /* ---- allocator ---- */
 typedef unsigned int gfp_t;
 #define __GFP_DIRECT_RECLAIM	0x1u	/* may reclaim (and so sleep) */
-#define __GFP_THISNODE		0x2u	/* no fallback to another node */
+#define __GFP_THISNODE		0x2u	/* no other node */
 #define GFP_HIGHUSER_MOVABLE	__GFP_DIRECT_RECLAIM
 #define GFP_NOWAIT		0u
 

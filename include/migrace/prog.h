@@ -87,7 +87,7 @@ const char *pin_flag_name(int bit);
 #define OPA_PINFLAGS	0x20	/* optional "write", "longterm", "fast" */
 #define OPA_SPARE	0x40	/* optional "spare M": M in 0..SPARE_MAX */
 #define SPARE_MAX	0xff	/* one bit per entry of an eviction chunk */
-#define OPA_NODE	0x80	/* optional "node N": N < NR_NODES (default 0) */
+#define OPA_NODE	0x80	/* optional "node N": N < NR_NODES, default 0 */
 #define OPA_MOVEALL	0x100	/* optional "all" (MPOL_MF_MOVE_ALL) */
 
 struct op_sig {
