@@ -46,7 +46,7 @@ static void check_ranges(const struct repro *r)
 		check(p->nops[c] >= 0 && p->nops[c] <= MAX_OPS, "nops");
 		for (int i = 0; i < p->nops[c]; i++) {
 			const struct op *op = &p->ops[c][i];
-			u8 args;
+			u16 args;
 
 			check(op->kind < NR_OP_KINDS, "op kind");
 			args = op_sigs[op->kind].args;
@@ -63,6 +63,7 @@ static void check_ranges(const struct repro *r)
 						    op->advice == 0, "op advice");
 			check((args & OPA_MEM) ? op->mem >= 1 && op->mem <= MEM_ALL :
 						 op->mem == 0, "op memory kind");
+			check(op->node < NR_NODES, "op node");
 		}
 	}
 	check(r->sched.nseg >= 0 && r->sched.nseg <= MAX_SEGS, "nseg");

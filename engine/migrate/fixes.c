@@ -36,6 +36,9 @@ const struct fix_info fix_table[NR_FIXES] = {
 		FIX_DEVICE_RANGE_ANON_VMA_REF, "device-range-anon-vma-ref",
 		"proposed",
 		"migrace finding: hold the anon_vma from migrate_device_unmap() to finalize (not in Linux)" },
+	[FIX_MIGRATE_ANON_VMA_RCU] = {
+		FIX_MIGRATE_ANON_VMA_RCU, "migrate-anon-vma-rcu", "(2.6.2x)",
+		"classic migrate.c: keep the anon_vma alive while a page is unmapped for migration" },
 };
 
 unsigned long fixes_reverted;

@@ -162,6 +162,11 @@ static struct page *follow_page_pte(struct vm_area_struct *vma,
 	}
 	page = vm_normal_page(vma, address, pte);
 	if (!page) {
+		if (flags & FOLL_DUMP) {
+			/* Avoid special (like zero) pages in core dumps */
+			page = ERR_PTR(-EFAULT);
+			goto out;
+		}
 		if (!is_zero_pfn(pte_pfn(pte)))
 			goto no_page;
 		page = pfn_to_page(pte_pfn(pte));
@@ -189,7 +194,24 @@ out:
 	return page;
 no_page:
 	pte_unmap_unlock(ptep, ptl);
+	/* no_page_table(): a hole of an anonymous VMA would read as zero */
+	if (pte_none(pte) && (flags & FOLL_DUMP))
+		return ERR_PTR(-EFAULT);
 	return NULL;
+}
+
+struct page *follow_page(struct vm_area_struct *vma, unsigned long address,
+			 unsigned int foll_flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pmd_t *pmd;
+
+	if (foll_flags & FOLL_PIN)
+		return NULL;
+	pmd = pmd_offset(pgd_offset(mm, address), address);
+	if (!pmd || pmd_none(pmdp_get_lockless(pmd)))
+		return (foll_flags & FOLL_DUMP) ? ERR_PTR(-EFAULT) : NULL;
+	return follow_page_pte(vma, address, pmd, foll_flags);
 }
 
 static int faultin_page(struct vm_area_struct *vma, unsigned long address,

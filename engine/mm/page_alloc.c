@@ -200,30 +200,43 @@ void folio_put_refs(struct folio *folio, int refs)
 
 /* ---- allocator ---- */
 
-static struct page *get_page_from_freelist(int nid);
+static struct page *get_page_from_freelist(int nid, gfp_t gfp);
+
+int numa_node_id(void)
+{
+	return smp_processor_id() % NR_NODES;
+}
+
+unsigned long node_nr_free_pages(int nid)
+{
+	return READ_ONCE(zones[nid].count);
+}
 
 /*
- * __alloc_pages(): the free lists, then direct reclaim once if the
- * caller may sleep (no spinlock held, interrupts on), as GFP_KERNEL
- * allocations do.
+ * __alloc_pages(): the free lists (the preferred node first, then the
+ * zonelist's other node unless __GFP_THISNODE), then direct reclaim once
+ * if the caller allows it and may sleep (no spinlock held, interrupts on).
  */
-struct page *alloc_page_node(int nid)
+struct page *__alloc_pages_node(int nid, gfp_t gfp)
 {
-	struct page *page = get_page_from_freelist(nid);
+	struct page *page = get_page_from_freelist(nid, gfp);
 	struct cpu *c = current_cpu;
 
-	if (page || !c || c->spin_held || c->irqs_off)
+	if (page || !(gfp & __GFP_DIRECT_RECLAIM) || !c || c->spin_held ||
+	    c->irqs_off)
 		return page;
 	if (!try_to_free_pages())
 		return NULL;
-	return get_page_from_freelist(nid);
+	return get_page_from_freelist(nid, gfp);
 }
 
-static struct page *get_page_from_freelist(int nid)
+static struct page *get_page_from_freelist(int nid, gfp_t gfp)
 {
-	if (nid < 0)
-		nid = current_cpu ? current_cpu->id % NR_NODES : 0;
-	for (int i = 0; i < NR_NODES; i++) {
+	int nr_zones = (gfp & __GFP_THISNODE) ? 1 : NR_NODES;
+
+	if (nid == NUMA_NO_NODE)
+		nid = numa_node_id();
+	for (int i = 0; i < nr_zones; i++) {
 		int n = (nid + i) % NR_NODES;
 		struct page *page = NULL;
 
@@ -249,7 +262,7 @@ static struct page *get_page_from_freelist(int nid)
 
 void free_unref_page(struct page *page)
 {
-	int n = page->nid;
+	int n = page_to_nid(page);
 
 	if (page_mapcount(page) != 0)
 		report_bug(NULL, 0, "page freed while still mapped: pfn %lu mapcount %d",

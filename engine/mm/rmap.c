@@ -49,13 +49,25 @@ static void anon_vma_free(struct anon_vma *av)
 	kfree_rcu_typesafe(av);
 }
 
+/* The last reference is gone: free it, then drop its hold on the root. */
+static void __put_anon_vma(struct anon_vma *av)
+{
+	struct anon_vma *root = av->root;
+
+	anon_vma_free(av);
+	if (root != av &&
+	    __atomic_sub_fetch(&root->refcount, 1, __ATOMIC_ACQ_REL) == 0)
+		anon_vma_free(root);
+}
+
 void put_anon_vma(struct anon_vma *av)
 {
+	if (kobj_freed(av))
+		report_bug(NULL, 0,
+			   "use-after-free: put_anon_vma() on a freed anon_vma");
 	if (__atomic_sub_fetch(&av->refcount, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	if (av->root != av)
-		put_anon_vma(av->root);
-	anon_vma_free(av);
+	__put_anon_vma(av);
 }
 
 /* Called with the anon_vma root lock held for write. */
@@ -423,9 +435,7 @@ struct anon_vma *folio_lock_anon_vma_read(struct folio *folio,
 		 */
 		__up_read(&anon_vma->root->rwsem, "anon_vma_unlock_read",
 			  __func__);
-		if (anon_vma->root != anon_vma)
-			put_anon_vma(anon_vma->root);
-		kfree_rcu_typesafe(anon_vma);
+		__put_anon_vma(anon_vma);
 		anon_vma = NULL;
 	}
 	return anon_vma;

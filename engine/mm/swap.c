@@ -107,11 +107,17 @@ void lru_del_page(struct page *page)
 	spin_unlock(&lruvec.lru_lock);
 }
 
-/* 0: isolated, with a reference; -EBUSY: not on the LRU. */
-int isolate_lru_page(struct page *page)
+/*
+ * folio_isolate_lru(): 0, isolated with a reference; -EBUSY: not on the
+ * LRU.  The caller holds a reference.  (Linux tests and clears PG_lru
+ * before it takes the lru_lock; here both are done under it.)
+ */
+int folio_isolate_lru(struct folio *folio)
 {
+	struct page *page = &folio->page;
 	int ret = -EBUSY;
 
+	VM_BUG_ON_FOLIO(!folio_ref_count(folio), folio);
 	spin_lock(&lruvec.lru_lock);
 	if (PageLRU(page)) {
 		get_page(page);
@@ -121,6 +127,11 @@ int isolate_lru_page(struct page *page)
 	}
 	spin_unlock(&lruvec.lru_lock);
 	return ret;
+}
+
+int isolate_lru_page(struct page *page)
+{
+	return folio_isolate_lru(page_folio(page));
 }
 
 void putback_lru_page(struct page *page)

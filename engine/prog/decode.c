@@ -69,6 +69,17 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 			/* unbind: the spare destinations, from the same byte */
 			if (op_sigs[op->kind].args & OPA_SPARE)
 				op->spare = (b2 & 0x10) ? b2 : 0;
+			/* as the parser gives an op without a page */
+			if (!(op_sigs[op->kind].args & OPA_PAGE)) {
+				op->page = 0;
+				op->npages = 1;
+				op->decline = op->failcopy = 0;
+			}
+			/* move_pages, compact: the node; MPOL_MF_MOVE_ALL */
+			if (op_sigs[op->kind].args & OPA_NODE)
+				op->node = (b2 >> 3) % NR_NODES;
+			if (op_sigs[op->kind].args & OPA_MOVEALL)
+				op->flags = (b2 >> 4) & MOVE_ALL;
 		}
 	}
 	b = next(&c);

@@ -26,6 +26,8 @@ static const char *const op_names[NR_OP_KINDS] = {
 	[OP_PIN_WRITE] = "pin_write",
 	[OP_UNPIN] = "unpin",
 	[OP_UNBIND] = "unbind",
+	[OP_MOVE_PAGES] = "move_pages",
+	[OP_COMPACT] = "compact",
 };
 
 /* Kept next to op_format(): the parser accepts what this says it prints. */
@@ -44,6 +46,8 @@ const struct op_sig op_sigs[NR_OP_KINDS] = {
 	[OP_PIN_WRITE] = { OPA_PAGE },
 	[OP_UNPIN] = { OPA_PAGE },
 	[OP_UNBIND] = { OPA_SPARE },
+	[OP_MOVE_PAGES] = { OPA_PAGE | OPA_NPAGES | OPA_NODE | OPA_MOVEALL },
+	[OP_COMPACT] = { OPA_NODE },
 };
 
 const char *pin_flag_name(int bit)
@@ -149,6 +153,14 @@ void op_format(const struct op *op, char *buf, size_t len)
 	case OP_RECLAIM:
 		n = snprintf(buf, len, "%s()", op_name(op->kind));
 		break;
+	case OP_MOVE_PAGES:
+		n = snprintf(buf, len, "move_pages(p%d, %d, node %d%s)",
+			     op->page, op->npages, op->node,
+			     (op->flags & MOVE_ALL) ? ", all" : "");
+		break;
+	case OP_COMPACT:
+		n = snprintf(buf, len, "compact(node %d)", op->node);
+		break;
 	case OP_UNBIND:
 		if (op->spare)
 			n = snprintf(buf, len, "unbind(spare %#x)", op->spare);
@@ -210,6 +222,7 @@ static const int weights[NR_OP_KINDS] = {
 	[OP_RECLAIM] = 2,
 	[OP_PIN] = 2, [OP_PIN_READ] = 2, [OP_PIN_WRITE] = 2, [OP_UNPIN] = 1,
 	[OP_UNBIND] = 1,
+	[OP_MOVE_PAGES] = 2, [OP_COMPACT] = 1,
 };
 
 /* What the ops of one CPU's list share while it is drawn. */
@@ -257,6 +270,10 @@ static void gen_op(struct op *op, int k, struct rng *r, int ncpus,
 		op->decline = op->failcopy = 0;
 	if (op_sigs[k].args & OPA_PINFLAGS)
 		op->flags = rng_below(r, PIN_ALL + 1);
+	if (op_sigs[k].args & OPA_NODE)
+		op->node = rng_below(r, NR_NODES);
+	if (op_sigs[k].args & OPA_MOVEALL)
+		op->flags = rng_below(r, 2) ? MOVE_ALL : 0;
 	/*
 	 * An op that uses a resource mostly uses one an earlier op of this
 	 * CPU made (as syzkaller does): a pin's accesses and unpin target a
@@ -278,6 +295,15 @@ static void gen_op(struct op *op, int k, struct rng *r, int ncpus,
 	if (op_sigs[k].args & OPA_MEM)
 		op->mem = rng_below(r, MEM_COHERENT_ODDS) ?
 			  MEM_PRIVATE : 1 + rng_below(r, MEM_ALL);
+	/*
+	 * An op without a page prints none: keep the page its repro file
+	 * will parse back (p0), which the op's events carry, so a replay
+	 * hashes the same.
+	 */
+	if (!(op_sigs[k].args & OPA_PAGE)) {
+		op->page = 0;
+		op->npages = 1;
+	}
 	if (k == OP_FORK && g->procs < MAX_PROCS)
 		g->procs++;
 }

@@ -140,16 +140,18 @@ static size_t num_len(const char *p)
 /* What an op takes, for messages: "madvise(pN, K, MADV_*)". */
 static const char *sig_text(int k, char *buf, size_t len)
 {
-	u8 a = op_sigs[k].args;
+	u16 a = op_sigs[k].args;
 
-	snprintf(buf, len, "%s(%s%s%s%s%s%s%s%s)", op_name(k),
+	snprintf(buf, len, "%s(%s%s%s%s%s%s%s%s%s%s)", op_name(k),
 		 a & OPA_PAGE ? "pN" : "", a & OPA_NPAGES ? ", K" : "",
 		 a & OPA_ADVICE ? ", MADV_*" : "",
 		 a & OPA_MEM ? "[, private][, coherent]" : "",
 		 a & OPA_SLOT ? "[, slot S]" : "",
 		 a & OPA_MASKS ? "[, decline M][, failcopy M]" : "",
 		 a & OPA_PINFLAGS ? "[, write][, longterm][, fast]" : "",
-		 a & OPA_SPARE ? "[spare M]" : "");
+		 a & OPA_SPARE ? "[spare M]" : "",
+		 a & OPA_NODE ? (a & OPA_PAGE ? "[, node N]" : "[node N]") : "",
+		 a & OPA_MOVEALL ? "[, all]" : "");
 	return buf;
 }
 
@@ -180,13 +182,13 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 {
 	static const u8 order[] = { OPA_PAGE, OPA_NPAGES, OPA_ADVICE };
 	const char *p = s, *open, *close, *q;
-	char sig[128];
+	char sig[192];
 	size_t n = word_len(p);
 	int k, npos = 0, next = 0;
 	bool have_slot = false, have_decline = false, have_failcopy = false;
-	bool have_spare = false;
+	bool have_spare = false, have_node = false;
 	u64 v;
-	u8 args;
+	u16 args;
 
 	memset(op, 0, sizeof(*op));
 	op->slot = NR_CPUS;
@@ -196,7 +198,7 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 	if (k < 0) {
 		if (*open != '(')
 			return perr(c, p, "unknown keyword '%.*s'", tok_len(p), p);
-		return perr(c, p, "unknown op '%.*s' (read, write, mmap, munmap, madvise, fork, migrate_to_device, migrate_to_system, reclaim, pin, pin_read, pin_write, unpin, unbind)",
+		return perr(c, p, "unknown op '%.*s' (read, write, mmap, munmap, madvise, fork, migrate_to_device, migrate_to_system, reclaim, pin, pin_read, pin_write, unpin, unbind, move_pages, compact)",
 			    (int)min(n, (size_t)40), p);
 	}
 	op->kind = (u8)k;
@@ -245,6 +247,32 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 				return perr(c, q, "'%.*s' given twice", (int)n,
 					    q);
 			op->mem |= (u8)b;
+		} else if ((args & OPA_MOVEALL) && n == (size_t)(e - q) &&
+			   word_is(q, n, "all")) {
+			if (next < npos)
+				return perr(c, q, "'all' before the required arguments: %s",
+					    sig);
+			if (op->flags & MOVE_ALL)
+				return perr(c, q, "'all' given twice");
+			op->flags |= MOVE_ALL;
+		} else if (word_is(q, n, "node")) {
+			const char *num = skip_ws(q + n);
+
+			if (!(args & OPA_NODE))
+				return perr(c, q, "%s takes no 'node': %s",
+					    op_name(k), sig);
+			if (next < npos)
+				return perr(c, q, "'node' before the required arguments: %s",
+					    sig);
+			if (have_node)
+				return perr(c, q, "'node' given twice");
+			have_node = true;
+			if (num == q + n || num >= e)
+				return perr(c, num, "expected 'node NUMBER'");
+			if (get_num(c, num, e - num, 0, NR_NODES - 1, NUM_DEC,
+				    "node", &v))
+				return -1;
+			op->node = (u8)v;
 		} else if (word_is(q, n, "spare")) {
 			const char *num = skip_ws(q + n);
 
@@ -956,7 +984,7 @@ int repro_save(const char *path, const struct repro *r)
 
 static bool op_equal(const struct op *a, const struct op *b)
 {
-	u8 args;
+	u16 args;
 
 	if (a->kind != b->kind || a->proc != b->proc)
 		return false;
@@ -980,6 +1008,10 @@ static bool op_equal(const struct op *a, const struct op *b)
 	if ((args & OPA_SPARE) && a->spare != b->spare)
 		return false;
 	if ((args & OPA_MEM) && op_mem(a) != op_mem(b))
+		return false;
+	if ((args & OPA_NODE) && a->node != b->node)
+		return false;
+	if ((args & OPA_MOVEALL) && a->flags != b->flags)
 		return false;
 	return true;
 }

@@ -335,6 +335,25 @@ static void do_madvise_op(struct mm_struct *mm, const struct op *op)
 		remap_end(op->proc, op->page, op->npages);
 }
 
+/*
+ * move_pages(2) on the op's process from whichever CPU runs it: the
+ * caller holds nothing of the target's but what do_pages_move() takes.
+ */
+static void do_move_pages_op(struct mm_struct *mm, const struct op *op)
+{
+	unsigned long pages[REGION_PAGES];
+	int nodes[REGION_PAGES], status[REGION_PAGES];
+
+	for (int i = 0; i < op->npages; i++) {
+		pages[i] = op_addr(op) + ((unsigned long)i << PAGE_SHIFT);
+		nodes[i] = op->node;
+		status[i] = 0;
+	}
+	do_pages_move(mm, op->npages, pages, nodes, status,
+		      (op->flags & MOVE_ALL) ? MPOL_MF_MOVE_ALL :
+					       MPOL_MF_MOVE);
+}
+
 static void do_fork(int proc)
 {
 	int child;
@@ -429,6 +448,12 @@ static void exec_op(int cpu, int i)
 				    is_zone_device_page(M.pins[cpu][p][pg].page))
 					unpin(&M.pins[cpu][p][pg]);
 		dmirror_device_remove(&M.mdevice, op->spare);
+		break;
+	case OP_MOVE_PAGES:
+		do_move_pages_op(mm, op);
+		break;
+	case OP_COMPACT:
+		compact_node(op->node);
 		break;
 	}
 out:

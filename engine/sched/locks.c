@@ -26,11 +26,26 @@ void might_sleep_check(const char *what, const char *func)
 			   c->irqs_off ? "off" : "on");
 }
 
+/*
+ * A lock word that reads as the arena's poison (kfree() and the RCU
+ * callback of kfree_rcu_typesafe() fill a freed object with 0x6b) lies in
+ * a freed object: no live lock ever holds that value.  Without this check
+ * such a lock would look held forever and end as a deadlock report.
+ */
+static void check_lock_word(int v, const char *what, const char *func)
+{
+	if (unlikely(v == (int)0x6b6b6b6b))
+		report_bug(NULL, 0,
+			   "use-after-free: %s() in %s() on the lock of a freed object",
+			   what, func);
+}
+
 bool __spin_trylock(spinlock_t *l, const char *what, const char *func)
 {
 	int exp = 0;
 
 	sched_point(EV_LOCK, what, func, l, 0, 0);
+	check_lock_word(READ_ONCE(l->locked), what, func);
 	if (!__atomic_compare_exchange_n(&l->locked, &exp, lock_owner_id(),
 					 false, __ATOMIC_ACQUIRE,
 					 __ATOMIC_RELAXED))
@@ -50,6 +65,7 @@ void __spin_lock(spinlock_t *l, const char *what, const char *func)
 		int exp = 0;
 
 		sched_point(EV_LOCK, what, func, l, 0, 0);
+		check_lock_word(READ_ONCE(l->locked), what, func);
 		if (__atomic_compare_exchange_n(&l->locked, &exp, me, false,
 						__ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
@@ -92,6 +108,7 @@ void __down_read(struct rw_semaphore *s, const char *what, const char *func)
 
 		sched_point(EV_LOCK, what, func, s, 0, 0);
 		v = READ_ONCE(s->count);
+		check_lock_word(v, what, func);
 		if (v >= 0 && !(v & 0x40000000)) {
 			s->count = v + 1;
 			break;
@@ -109,6 +126,7 @@ bool __down_read_trylock(struct rw_semaphore *s, const char *what,
 
 	sched_point(EV_LOCK, what, func, s, 0, 0);
 	v = READ_ONCE(s->count);
+	check_lock_word(v, what, func);
 	if (v < 0 || (v & 0x40000000))
 		return false;
 	s->count = v + 1;
@@ -141,6 +159,7 @@ void __down_write(struct rw_semaphore *s, const char *what, const char *func)
 
 		sched_point(EV_LOCK, what, func, s, 0, 0);
 		v = READ_ONCE(s->count);
+		check_lock_word(v, what, func);
 		if ((v & 0x3fffffff) == 0 && v >= 0) {
 			s->count = -1;
 			break;

@@ -18,6 +18,7 @@ enum fix_id {
 	FIX_DEVICE_PAGES_SKIP_EMPTY,
 	FIX_CPAGES_COUNT,
 	FIX_DEVICE_RANGE_ANON_VMA_REF,	/* proposed by migrace, not in Linux */
+	FIX_MIGRATE_ANON_VMA_RCU,
 	NR_FIXES
 };
 

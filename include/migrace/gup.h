@@ -12,6 +12,7 @@
 #define FOLL_WRITE	0x01	/* check pte is writable */
 #define FOLL_TOUCH	0x02	/* mark page accessed */
 #define FOLL_GET	0x04	/* do get_page on page */
+#define FOLL_DUMP	0x08	/* error on a hole or the zero page */
 #define FOLL_LONGTERM	0x100	/* mapping lifetime is indefinite */
 #define FOLL_PIN	0x40000	/* pages must be released via unpin_user_page */
 #define FOLL_FAST_ONLY	0x80000	/* gup_fast: prevent fall-back to slow gup */
@@ -49,6 +50,12 @@ long pin_user_pages_remote(struct mm_struct *mm, unsigned long start,
 int pin_user_pages_fast(struct mm_struct *mm, unsigned long start,
 			int nr_pages, unsigned int gup_flags,
 			struct page **pages);
+/*
+ * The page mapped at @address (mmap_lock held), with a reference if
+ * FOLL_GET; NULL if none; ERR_PTR(-EFAULT) for the zero page with FOLL_DUMP.
+ */
+struct page *follow_page(struct vm_area_struct *vma, unsigned long address,
+			 unsigned int foll_flags);
 void unpin_user_page(struct page *page);
 void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages,
 				 bool make_dirty);

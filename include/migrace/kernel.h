@@ -86,6 +86,20 @@ static inline bool list_empty(const struct list_head *h)
 	return h->next == h;
 }
 
+/* Join @list onto the front of @head (@list is left undefined). */
+static inline void list_splice(const struct list_head *list,
+			       struct list_head *head)
+{
+	struct list_head *first = list->next, *last = list->prev;
+
+	if (list_empty(list))
+		return;
+	first->prev = head;
+	last->next = head->next;
+	head->next->prev = last;
+	head->next = first;
+}
+
 #define list_entry(ptr, type, member) container_of(ptr, type, member)
 #define list_first_entry(ptr, type, member) \
 	list_entry((ptr)->next, type, member)
@@ -140,6 +154,25 @@ void __mg_warn(const char *cond, const char *file, int line, const char *func)
 #define ENODEV 19
 #define EFAULT 14
 #define EINVAL 22
+#define EACCES 13
+#define ENOSYS 38
+
+/* ---- error pointers, as in include/linux/err.h ---- */
+#define MAX_ERRNO 4095
+static inline void *ERR_PTR(long error)
+{
+	return (void *)error;
+}
+
+static inline long PTR_ERR(const void *ptr)
+{
+	return (long)ptr;
+}
+
+static inline bool IS_ERR(const void *ptr)
+{
+	return (unsigned long)ptr >= (unsigned long)-MAX_ERRNO;
+}
 
 /*
  * ---- kernel object arena ----

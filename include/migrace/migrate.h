@@ -76,6 +76,31 @@ int migrate_folio_extra(void *mapping, struct folio *dst, struct folio *src,
 int migrate_folio(void *mapping, struct folio *dst, struct folio *src,
 		  enum migrate_mode mode);
 void remove_migration_ptes(struct folio *src, struct folio *dst, bool locked);
+
+/* The classic path (seed 002, in its Linux 6.1 form) */
+typedef struct page *new_page_t(struct page *page, unsigned long private);
+typedef void free_page_t(struct page *page, unsigned long private);
+
+struct migration_target_control {
+	int nid;		/* preferred node id */
+	gfp_t gfp_mask;
+};
+
+struct page *alloc_migration_target(struct page *page, unsigned long private);
+int migrate_pages(struct list_head *from, new_page_t get_new_page,
+		  free_page_t put_new_page, unsigned long private,
+		  enum migrate_mode mode, unsigned int *nr_succeeded);
+void putback_movable_pages(struct list_head *l);
+
+/* move_pages(2): MPOL_MF_MOVE_ALL also moves pages mapped more than once */
+#define MPOL_MF_MOVE		(1 << 1)
+#define MPOL_MF_MOVE_ALL	(1 << 2)
+int do_pages_move(struct mm_struct *mm, unsigned long nr_pages,
+		  const unsigned long *pages, const int *nodes, int *status,
+		  int flags);
+
+/* mm/compaction.c: migrate the LRU pages of node @nid within it */
+unsigned long compact_node(int nid);
 void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd,
 			  unsigned long address);
 
@@ -86,6 +111,7 @@ void lru_cache_add_inactive_or_unevictable(struct page *page,
 void lru_add_drain(void);
 void lru_add_drain_cpu(int cpu);
 void lru_add_drain_all(void);
+int folio_isolate_lru(struct folio *folio);
 int isolate_lru_page(struct page *page);
 void putback_lru_page(struct page *page);
 /* The last reference is gone: take the page off the LRU. */

@@ -101,6 +101,27 @@ static inline pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
 
 struct mm_struct *mm_alloc(int id);
 struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
+
+/* The VMA that contains @addr, or NULL (find_vma() may return one above). */
+static inline struct vm_area_struct *vma_lookup(struct mm_struct *mm,
+						unsigned long addr)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+
+	if (vma && addr < vma->vm_start)
+		vma = NULL;
+	return vma;
+}
+
+/* mempolicy.h: may the pages of @vma move between nodes? */
+static inline bool vma_migratable(struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & (VM_IO | VM_PFNMAP))
+		return false;
+	if (vma_is_dax(vma))
+		return false;
+	return true;
+}
 struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr,
 			    pte_t pte);
 

@@ -262,9 +262,46 @@ void __wait_on_page_locked(struct page *page, const char *func);
 #define folio_unlock(f) __unlock_page(&(f)->page, __func__)
 #define wait_on_page_locked(p) __wait_on_page_locked(p, __func__)
 
+/* ---- NUMA nodes ---- */
+#define NUMA_NO_NODE (-1)
+
+/* The node of a system page; NUMA_NO_NODE for device memory. */
+static inline int page_to_nid(const struct page *page)
+{
+	return page->nid;
+}
+
+static inline int folio_nid(const struct folio *folio)
+{
+	return page_to_nid(&folio->page);
+}
+
+/* The node of the running CPU: CPU c sits on node c % NR_NODES. */
+int numa_node_id(void);
+
+static inline bool node_online(int nid)
+{
+	return nid >= 0 && nid < NR_NODES;
+}
+
 /* ---- allocator ---- */
-struct page *alloc_page_node(int nid);
-#define alloc_page() alloc_page_node(-1)
+typedef unsigned int gfp_t;
+#define __GFP_DIRECT_RECLAIM	0x1u	/* may reclaim (and so sleep) */
+#define __GFP_THISNODE		0x2u	/* no other node */
+#define GFP_HIGHUSER_MOVABLE	__GFP_DIRECT_RECLAIM
+#define GFP_NOWAIT		0u
+
+/*
+ * An order-0 page from node @nid (NUMA_NO_NODE: the CPU's own node),
+ * falling back to the other node unless __GFP_THISNODE.  Device memory
+ * is never handed out here (memremap.c owns it).
+ */
+struct page *__alloc_pages_node(int nid, gfp_t gfp);
+#define alloc_page_node(nid) \
+	__alloc_pages_node(nid, GFP_HIGHUSER_MOVABLE)
+#define alloc_page() alloc_page_node(NUMA_NO_NODE)
+/* Free pages left on node @nid. */
+unsigned long node_nr_free_pages(int nid);
 void free_unref_page(struct page *page);
 void page_alloc_reset(void);
 unsigned long nr_free_pages(void);

@@ -31,6 +31,8 @@ enum op_kind {
 	OP_PIN_WRITE,
 	OP_UNPIN,
 	OP_UNBIND,
+	OP_MOVE_PAGES,
+	OP_COMPACT,
 	NR_OP_KINDS
 };
 
@@ -53,7 +55,8 @@ struct op {
 	 */
 	u8 decline;
 	u8 failcopy;
-	u8 flags;	/* pin: PIN_* */
+	u8 flags;	/* pin: PIN_*; move_pages: MOVE_ALL */
+	u8 node;	/* move_pages: target node; compact: the node */
 	/*
 	 * unbind: bit i for entry i of each eviction chunk, the driver
 	 * allocates a destination for an entry with no source page.
@@ -85,6 +88,9 @@ static inline u8 op_mem(const struct op *op)
 #define PIN_ALL		0x7
 const char *pin_flag_name(int bit);
 
+/* move_pages(): MPOL_MF_MOVE_ALL, move pages mapped more than once too */
+#define MOVE_ALL	0x1
+
 /*
  * What each op kind takes, in the order op_format() prints it: the parser
  * accepts exactly this and checks the ranges, so a new op is one entry
@@ -99,9 +105,11 @@ const char *pin_flag_name(int bit);
 #define OPA_SPARE	0x40	/* optional "spare M": M in 0..SPARE_MAX */
 #define SPARE_MAX	0xff	/* one bit per entry of an eviction chunk */
 #define OPA_MEM		0x80	/* optional "private", "coherent" (MEM_*) */
+#define OPA_NODE	0x100	/* optional "node N": N < NR_NODES, default 0 */
+#define OPA_MOVEALL	0x200	/* optional "all" (MPOL_MF_MOVE_ALL) */
 
 struct op_sig {
-	u8 args;
+	u16 args;
 };
 extern const struct op_sig op_sigs[NR_OP_KINDS];
 int op_kind_by_name(const char *name, size_t len);

@@ -58,6 +58,11 @@ struct rmap_walk_control {
 
 struct anon_vma *folio_get_anon_vma(struct folio *folio);
 void put_anon_vma(struct anon_vma *av);
+
+static inline struct anon_vma *page_get_anon_vma(struct page *page)
+{
+	return folio_get_anon_vma(page_folio(page));
+}
 struct anon_vma *folio_lock_anon_vma_read(struct folio *folio,
 					  struct rmap_walk_control *rwc);
 
