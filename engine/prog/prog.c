@@ -177,9 +177,13 @@ void op_format(const struct op *op, char *buf, size_t len)
 #define SWARM_ODDS 3
 #endif
 
+#ifndef FORK_WEIGHT
+#define FORK_WEIGHT 1
+#endif
+
 static const int weights[NR_OP_KINDS] = {
 	[OP_READ] = 4,	 [OP_WRITE] = 3,  [OP_MMAP] = 1,
-	[OP_MUNMAP] = 1, [OP_MADVISE] = 2, [OP_FORK] = 1,
+	[OP_MUNMAP] = 1, [OP_MADVISE] = 2, [OP_FORK] = FORK_WEIGHT,
 	[OP_MIGRATE_TO_DEVICE] = 3, [OP_MIGRATE_TO_SYSTEM] = 2,
 	[OP_RECLAIM] = 2,
 	[OP_PIN] = 2, [OP_PIN_READ] = 2, [OP_PIN_WRITE] = 2, [OP_UNPIN] = 1,
