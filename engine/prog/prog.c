@@ -205,7 +205,8 @@ static const int weights[NR_OP_KINDS] = {
 static void check_last_store(struct program *p, int c, int nops,
 			     struct rng *r)
 {
-	if (rng_below(r, CHECK_ODDS) || p->nops[c] >= nops)
+	/* No draw at odds 1: the programs are those drawn without the check. */
+	if ((CHECK_ODDS > 1 && rng_below(r, CHECK_ODDS)) || p->nops[c] >= nops)
 		return;
 	for (int i = p->nops[c] - 1; i >= 0; i--) {
 		const struct op *w = &p->ops[c][i];
