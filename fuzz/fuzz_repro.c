@@ -152,7 +152,8 @@ static void fuzz_argv(const uint8_t *data, size_t size)
 		      "--budget");
 		check(!(o.runs && o.budget), "--runs with --budget");
 		check(o.set.variant == VARIANT_UPSTREAM &&
-		      o.set.arch == ARCH_X86, "variant/arch");
+		      (o.set.arch == ARCH_X86 || o.set.arch == ARCH_VIVT),
+		      "variant/arch");
 		check(cmd == CLI_EXPLORE || o.file != NULL, "FILE");
 		check(!o.out || o.out[0], "-o");
 	}

@@ -98,7 +98,8 @@ options)
 	printf 'variant rfc-unified\ncpu 0:\n    write(p1)\n' > "$tmp/rfc.repro"
 	expect 2 "rfc.repro: variant rfc-unified is not implemented yet" "$migrace" explore --program "$tmp/rfc.repro"
 	printf 'arch vivt\ncpu 0:\n    write(p1)\n' > "$tmp/vivt.repro"
-	expect 2 "vivt.repro: arch vivt is not implemented yet" "$migrace" explore --program "$tmp/vivt.repro"
+	expect 0 "" "$migrace" explore --runs 1 -q --program "$tmp/vivt.repro"
+	expect 2 "--arch: unknown arch 'arm' (x86 or vivt)" "$migrace" explore --arch arm
 	expect 2 "x:2:11: page p9 is out of range" sh -c "cd '$tmp' && printf 'cpu 0:\n    write(p9)\n' > x && '$migrace' explore --program x"
 	;;
 environment)
@@ -110,7 +111,9 @@ environment)
 	expect 2 "MIGRACE_VARIANT: rfc-unified is not implemented yet" env MIGRACE_VARIANT=rfc-unified "$migrace" decode "$in" -o "$tmp/d.repro"
 	expect 2 "MIGRACE_VARIANT: unknown variant 'up'" env MIGRACE_VARIANT=up "$migrace" decode "$in" -o "$tmp/d.repro"
 	expect 2 "MIGRACE_ARCH is set but empty" env MIGRACE_ARCH= "$migrace" decode "$in" -o "$tmp/d.repro"
-	expect 2 "MIGRACE_ARCH: vivt is not implemented yet" env MIGRACE_ARCH=vivt "$migrace" decode "$in" -o "$tmp/d.repro"
+	expect 2 "MIGRACE_ARCH: unknown arch 'VIVT' (x86 or vivt)" env MIGRACE_ARCH=VIVT "$migrace" decode "$in" -o "$tmp/d.repro"
+	expect 0 "" env MIGRACE_ARCH=vivt "$migrace" decode "$in" -o "$tmp/d.repro"
+	grep -q '^arch vivt$' "$tmp/d.repro" || { echo "FAIL: decode ignored MIGRACE_ARCH"; fail=1; }
 	expect 2 "MIGRACE_STRICT must be 0 or 1" env MIGRACE_STRICT=yes "$migrace" decode "$in" -o "$tmp/d.repro"
 	expect 2 "MIGRACE_STRICT is set but empty" env MIGRACE_STRICT= "$migrace" decode "$in" -o "$tmp/d.repro"
 	expect 0 "" env MIGRACE_REVERT=flush-tlb-under-ptl MIGRACE_VARIANT=upstream MIGRACE_ARCH=x86 "$migrace" decode "$in" -o "$tmp/d.repro"

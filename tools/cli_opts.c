@@ -134,9 +134,10 @@ static int parse_arch(const char *what, const char *v, int *out, char *err,
 		*out = ARCH_X86;
 		return 0;
 	}
-	if (!strcmp(v, "vivt"))
-		return fail(err, len, "%s: vivt is not implemented yet (x86)",
-			    what);
+	if (!strcmp(v, "vivt")) {
+		*out = ARCH_VIVT;
+		return 0;
+	}
 	return fail(err, len, "%s: unknown arch '%.60s' (x86 or vivt)", what,
 		    v);
 }

@@ -8,6 +8,8 @@
  * PTE, then fills the TLB.  A store through an entry whose dirty bit is
  * not yet set walks again to set it.
  *
+ * Arch vivt puts a data cache between the access and memory (cache.c).
+ *
  * The whole instruction runs with "interrupts off": a shootdown that
  * arrives meanwhile is acknowledged once the access has completed.
  */
@@ -143,10 +145,15 @@ int mmu_user_access(struct mm_struct *mm, unsigned long addr, int slot,
 			   "use-after-free: user %s at %#lx reached free pfn %lu through the %s",
 			   write ? "store" : "load", addr, e->pfn,
 			   c->last_tlb_hit ? "TLB" : "page table");
-	if (write)
-		page->data[slot] = *val;
-	else
+	/* arch vivt: through the CPU's cache (engine/hw/cache.c). */
+	if (write) {
+		if (arch_vivt)
+			cache_user_store(c, mm, addr, slot, e->pfn, *val);
+		else
+			page->data[slot] = *val;
+	} else if (!cache_user_load(c, mm, addr, slot, e->pfn, val)) {
 		*val = page->data[slot];
+	}
 	ret = 0;
 out:
 	rcu_read_unlock();

@@ -11,6 +11,9 @@ const struct fix_info fix_table[NR_FIXES] = {
 	[FIX_FLUSH_TLB_UNDER_PTL] = {
 		FIX_FLUSH_TLB_UNDER_PTL, "flush-tlb-under-ptl", "2022-09-11",
 		"mm/migrate_device.c: flush TLB while holding PTL" },
+	[FIX_FLUSH_CACHE_PAGE] = {
+		FIX_FLUSH_CACHE_PAGE, "flush-cache-page", "2022-09-11",
+		"mm/migrate_device.c: add missing flush_cache_page()" },
 	[FIX_COPY_DIRTY_BIT] = {
 		FIX_COPY_DIRTY_BIT, "copy-dirty-bit", "2022-09-11",
 		"mm/migrate_device.c: copy pte dirty bit to page" },

@@ -6,6 +6,7 @@
  * Fix switches (both versions side by side, chosen at run time with
  * --revert; see engine/migrate/fixes.c):
  *   flush-tlb-under-ptl       migrate_vma_collect_pmd()
+ *   flush-cache-page          migrate_vma_collect_pmd() (arch vivt only)
  *   copy-dirty-bit            migrate_vma_collect_pmd()
  *   young-dirty-entry         migrate_vma_collect_pmd() (and mm/rmap.c
  *                             try_to_migrate_one(), mm/migrate.c
@@ -22,8 +23,6 @@
  * harness (docs/findings.md):
  *   device-range-anon-vma-ref migrate_device_unmap(),
  *                             remove_device_migration_ptes()
- * Applied in their fixed form only, not yet switches: "add missing
- * flush_cache_page()".
  *
  * The second half runs without the mmap lock: migrate_device_unmap(),
  * __migrate_device_pages(), migrate_device_finalize() serve both the
@@ -182,10 +181,20 @@ static int migrate_vma_collect_pmd(pmd_t *pmdp, unsigned long start,
 			pte_t swp_pte;
 
 			if (fix_enabled(FIX_ANON_EXCLUSIVE)) {
-				flush_cache_page(vma, addr, pte_pfn(pte));
+				/*
+				 * Both cases clear the pte: the user's lines of
+				 * a virtually indexed cache go back first.
+				 * Before flush-cache-page, only the
+				 * anon-exclusive case flushed.
+				 */
+				if (fix_enabled(FIX_FLUSH_CACHE_PAGE))
+					flush_cache_page(vma, addr, pte_pfn(pte));
 				anon_exclusive = PageAnon(page) &&
 						 PageAnonExclusive(page);
 				if (anon_exclusive) {
+					if (!fix_enabled(FIX_FLUSH_CACHE_PAGE))
+						flush_cache_page(vma, addr,
+								 pte_pfn(pte));
 					pte = ptep_clear_flush(vma, addr, ptep);
 
 					if (page_try_share_anon_rmap(page)) {

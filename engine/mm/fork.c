@@ -85,7 +85,7 @@ static int copy_present_page(struct vm_area_struct *dst_vma,
 	 * over and copy the page & arm it.
 	 */
 	*prealloc = NULL;
-	copy_highpage(new_page, page);
+	copy_user_highpage(new_page, page, addr, src_vma);
 	__SetPageUptodate(new_page);
 	page_add_new_anon_rmap(new_page, dst_vma, addr);
 	lru_cache_add_inactive_or_unevictable(new_page, dst_vma);
@@ -95,7 +95,6 @@ static int copy_present_page(struct vm_area_struct *dst_vma,
 	pte = mk_pte(new_page, dst_vma->vm_page_prot);
 	pte = maybe_mkwrite(pte_mkdirty(pte), dst_vma);
 	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
-	(void)src_vma;
 	return 0;
 }
 

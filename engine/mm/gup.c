@@ -14,6 +14,7 @@
  * read lock besides disabling interrupts, since the emulated RCU does not
  * treat an irq-off region as a read-side section.
  */
+#include <migrace/cacheflush.h>
 #include <migrace/check.h>
 #include <migrace/cpu.h>
 #include <migrace/fixes.h>
@@ -280,6 +281,9 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start,
 			}
 			sched_yield_point("gup retry", __func__);
 		}
+		/* The kernel's view of the page must see the user's stores. */
+		flush_anon_page(vma, page, start);
+		flush_dcache_page(page);
 		pages[i++] = page;
 	}
 	return i;

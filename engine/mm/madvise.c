@@ -114,6 +114,7 @@ static void madvise_cold_or_pageout(struct vm_area_struct *vma,
 	INIT_LIST_HEAD(&walk_private.page_list);
 	lru_add_drain();
 	tlb_gather_mmu(&tlb, vma->vm_mm);
+	tlb_start_vma(&tlb, vma);
 	walk_pmd_range(&tlb, vma, start, end,
 		       madvise_cold_or_pageout_pte_range, &walk_private);
 	tlb_finish_mmu(&tlb);
@@ -215,6 +216,7 @@ static void madvise_free_single_vma(struct vm_area_struct *vma,
 	lru_add_drain();
 	tlb_gather_mmu(&tlb, mm);
 	mmu_notifier_invalidate_range_start(&range);
+	tlb_start_vma(&tlb, vma);
 	walk_pmd_range(&tlb, vma, start, end, madvise_free_pte_range, NULL);
 	mmu_notifier_invalidate_range_end(&range);
 	tlb_finish_mmu(&tlb);

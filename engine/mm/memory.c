@@ -100,7 +100,7 @@ static int wp_page_copy(struct vm_fault *vmf)
 	if (is_zero_pfn(pte_pfn(vmf->orig_pte)))
 		clear_highpage(new_page);
 	else
-		copy_highpage(new_page, old_page);
+		copy_user_highpage(new_page, old_page, vmf->address, vma);
 	__SetPageUptodate(new_page);
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma, mm,
@@ -598,6 +598,7 @@ void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 {
 	unsigned long next;
 
+	tlb_start_vma(tlb, vma);
 	do {
 		pgd_t *pgd = pgd_offset(vma->vm_mm, addr);
 		pmd_t *pmd;

@@ -219,6 +219,7 @@ void exit_mmap(struct mm_struct *mm)
 
 	mmap_write_lock(mm);
 	lru_add_drain();
+	flush_cache_mm(mm);
 	tlb_gather_mmu_fullmm(&tlb, mm);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_RELEASE, 0, NULL, mm,
 				TASK_UNMAPPED_BASE, TASK_SIZE);

@@ -77,6 +77,19 @@ void tlb_remove_table(struct mmu_gather *tlb, struct pte_table *table)
 	tlb->tables[tlb->nr_tables++] = table;
 }
 
+/*
+ * asm-generic/tlb.h: before the ptes of a VMA are torn down, its user
+ * aliases are written back (a no-op on x86).  exit_mmap() did
+ * flush_cache_mm() instead.  tlb_end_vma()'s flush at the VMA boundary is
+ * left to tlb_finish_mmu(), as before.
+ */
+void tlb_start_vma(struct mmu_gather *tlb, struct vm_area_struct *vma)
+{
+	if (tlb->fullmm)
+		return;
+	flush_cache_range(vma, vma->vm_start, vma->vm_end);
+}
+
 void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 {
 	if (tlb->fullmm || tlb->need_flush_all) {

@@ -5,6 +5,7 @@
  * is a report.  Freed pages go to the tail of a FIFO so that a stale
  * reference finds the page still free for as long as possible.
  */
+#include <migrace/cacheflush.h>
 #include <migrace/check.h>
 #include <migrace/cpu.h>
 #include <migrace/memremap.h>
@@ -276,6 +277,8 @@ void free_unref_page(struct page *page)
 	if (__test_page_flag(page, PG_swapcache))
 		report_bug(NULL, 0, "page freed while in the swap cache: pfn %lu",
 			   page_to_pfn(page));
+	/* Arch vivt: dirty lines still held for the page die with it. */
+	cache_phys_write(page_to_pfn(page), -1);
 	page->flags = BIT(PG_buddy);
 	page->mapping = NULL;
 	page->private = 0;
@@ -288,16 +291,35 @@ void free_unref_page(struct page *page)
 	spin_unlock(&zones[n].lock);
 }
 
+/*
+ * The kernel's copy goes through its own mapping: on arch vivt it sees the
+ * other CPUs' dirty lines (coherence) but not this CPU's user aliases.
+ */
 void copy_highpage(struct page *to, struct page *from)
 {
 	check_page_alive(from, "copy_highpage (source)");
 	check_page_alive(to, "copy_highpage (destination)");
+	cache_phys_read(page_to_pfn(from), false);
+	cache_phys_write(page_to_pfn(to), -1);
 	memcpy(to->data, from->data, sizeof(to->data));
+}
+
+/*
+ * A copy for a user address (COW, fork): VIVT arches write the user's
+ * alias of the source back first, as ARM's v4wb_copy_user_highpage() does;
+ * elsewhere it is copy_highpage().
+ */
+void copy_user_highpage(struct page *to, struct page *from,
+			unsigned long vaddr, struct vm_area_struct *vma)
+{
+	flush_cache_page(vma, vaddr, page_to_pfn(from));
+	copy_highpage(to, from);
 }
 
 void clear_highpage(struct page *page)
 {
 	check_page_alive(page, "clear_highpage");
+	cache_phys_write(page_to_pfn(page), -1);
 	memset(page->data, 0, sizeof(page->data));
 }
 

@@ -5,6 +5,7 @@
  * instead of RCU plus a speculative reference (simplified: a lookup can
  * never see a frozen folio, since freezers hold the same lock).
  */
+#include <migrace/cacheflush.h>
 #include <migrace/check.h>
 #include <migrace/migrate.h>
 #include <migrace/swap.h>
@@ -152,6 +153,7 @@ static void swap_readpage(struct page *page, swp_entry_t entry)
 {
 	VM_BUG_ON_PAGE(!PageLocked(page), page);
 	check_page_alive(page, "swap_readpage");
+	cache_phys_write(page_to_pfn(page), -1);
 	memcpy(page->data, swap_info.data[swp_offset(entry)],
 	       sizeof(page->data));
 	SetPageUptodate(page);
@@ -224,6 +226,7 @@ int swap_writepage(struct page *page)
 	check_page_alive(page, "swap_writepage");
 	sched_point(EV_NOTE, "swap_writepage", __func__, page,
 		    page_to_pfn(page), entry.val);
+	cache_phys_read(page_to_pfn(page), true);	/* I/O-coherent DMA */
 	memcpy(swap_info.data[swp_offset(entry)], page->data,
 	       sizeof(page->data));
 	unlock_page(page);	/* the write completes at once */

@@ -215,9 +215,13 @@ void op_format(const struct op *op, char *buf, size_t len)
 #define SWARM_ODDS 3
 #endif
 
+#ifndef FORK_WEIGHT
+#define FORK_WEIGHT 1
+#endif
+
 static const int weights[NR_OP_KINDS] = {
 	[OP_READ] = 4,	 [OP_WRITE] = 3,  [OP_MMAP] = 1,
-	[OP_MUNMAP] = 1, [OP_MADVISE] = 2, [OP_FORK] = 1,
+	[OP_MUNMAP] = 1, [OP_MADVISE] = 2, [OP_FORK] = FORK_WEIGHT,
 	[OP_MIGRATE_TO_DEVICE] = 3, [OP_MIGRATE_TO_SYSTEM] = 2,
 	[OP_RECLAIM] = 2,
 	[OP_PIN] = 2, [OP_PIN_READ] = 2, [OP_PIN_WRITE] = 2, [OP_UNPIN] = 1,
@@ -308,6 +312,36 @@ static void gen_op(struct op *op, int k, struct rng *r, int ncpus,
 		g->procs++;
 }
 
+/*
+ * A program that stores ends by loading what it stored, as a test would:
+ * the check of a store that an op after it (a migration, a fork) may have
+ * lost.  Each CPU whose program has a store and room for one more op
+ * (fewer than --ops) gets a load of its slot of its last store's page
+ * appended, in 1 of CHECK_ODDS programs (a build knob; 1: always).  The
+ * ops drawn before stay as they are.
+ */
+#ifndef CHECK_ODDS
+#define CHECK_ODDS 1
+#endif
+
+static void check_last_store(struct program *p, int c, int nops,
+			     struct rng *r)
+{
+	/* No draw at odds 1: the programs are those drawn without the check. */
+	if ((CHECK_ODDS > 1 && rng_below(r, CHECK_ODDS)) || p->nops[c] >= nops)
+		return;
+	for (int i = p->nops[c] - 1; i >= 0; i--) {
+		const struct op *w = &p->ops[c][i];
+
+		if (w->kind != OP_WRITE)
+			continue;
+		p->ops[c][p->nops[c]++] = (struct op){
+			.kind = OP_READ, .page = w->page, .npages = 1,
+			.slot = NR_CPUS, .proc = w->proc };
+		return;
+	}
+}
+
 void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 {
 	int enabled[NR_OP_KINDS], total = 0;
@@ -342,5 +376,6 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 		p->nops[c] = 1 + rng_below(r, nops);
 		for (int i = 0; i < p->nops[c]; i++)
 			gen_op(&p->ops[c][i], draw_kind(r, &g), r, ncpus, &g);
+		check_last_store(p, c, nops, r);
 	}
 }

@@ -79,6 +79,7 @@ void machine_reset(int ncpus)
 	lru_reset();
 	swap_reset();
 	cpus_reset(ncpus);
+	cache_reset(false);
 	report_begin_run();
 }
 
@@ -258,6 +259,7 @@ static void do_pin_write(struct mm_struct *mm, const struct op *op, int cpu)
 				       "pin_write()");
 	sched_point(EV_USER, "dma store", "pin_write", mm, addr, val);
 	check_page_alive(pn->page, "DMA store through a pin");
+	cache_phys_write(page_to_pfn(pn->page), cpu);	/* I/O-coherent */
 	pn->page->data[cpu] = val;
 	pn->wrote = true;
 	oracle_op_end(h, true);
@@ -274,6 +276,7 @@ static void do_pin_read(struct mm_struct *mm, const struct op *op, int cpu)
 		return;
 	sched_point(EV_USER, "dma load", "pin_read", mm, addr, 0);
 	check_page_alive(pn->page, "DMA load through a pin");
+	cache_phys_read(page_to_pfn(pn->page), true);	/* I/O-coherent */
 	val = pn->page->data[slot];
 	if (pin_coherent(pn, op->proc, op->page))
 		oracle_check_read(mm, op->proc, op->page, slot, val, addr,
@@ -641,6 +644,7 @@ int run_program(const struct program *p, const struct settings *s,
 	M.prog = p;
 	machine_reset(p->ncpus);
 	fixes_reverted = s->reverted;
+	cache_reset(s->arch == ARCH_VIVT);
 	oracle_strict = s->strict;
 	oracle_reset(REGION_PAGES, p->ncpus, true, p->populate);
 	sched_begin(p->ncpus, strat, &res->executed, o);

@@ -11,6 +11,7 @@
 #define NR_CPUS 4
 #define TLB_ENTRIES 16
 #define MAX_PENDING_FLUSH 8
+#define CACHE_LINES 16	/* arch vivt: data cache lines per CPU */
 
 struct mm_struct;
 
@@ -28,10 +29,28 @@ struct tlb_flush_req {
 	unsigned long start, end;	/* end == 0: whole mm */
 };
 
+/*
+ * Arch vivt: a dirty data-cache line holding one user store, looked up by
+ * virtual address (@mm is the address-space tag, like an ASID).  @pfn is
+ * where the store was translated to: a write-back goes there (ARM926-style
+ * caches keep the physical address for write-back).  Only dirty lines are
+ * modelled: a clean line holds what memory holds.  engine/hw/cache.c.
+ */
+struct cache_line {
+	const struct mm_struct *mm;
+	unsigned long addr;	/* page-aligned virtual address */
+	unsigned long pfn;
+	u64 val;
+	int slot;
+	bool valid;
+};
+
 struct cpu {
 	int id;
 	struct tlb_entry tlb[TLB_ENTRIES];
 	unsigned int tlb_next;
+	struct cache_line dcache[CACHE_LINES];
+	unsigned int dcache_next;
 
 	/*
 	 * Interrupts off (local_irq_disable, or a user instruction in

@@ -202,6 +202,7 @@ struct mmu_gather {
 void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm);
 void tlb_gather_mmu_fullmm(struct mmu_gather *tlb, struct mm_struct *mm);
 void tlb_finish_mmu(struct mmu_gather *tlb);
+void tlb_start_vma(struct mmu_gather *tlb, struct vm_area_struct *vma);
 void tlb_flush_mmu(struct mmu_gather *tlb);
 void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb);
 void __tlb_remove_tlb_entry(struct mmu_gather *tlb, pte_t *ptep,

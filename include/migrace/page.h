@@ -310,6 +310,9 @@ unsigned long nr_free_pages(void);
 void check_page_alive(struct page *page, const char *what);
 
 void copy_highpage(struct page *to, struct page *from);
+struct vm_area_struct;
+void copy_user_highpage(struct page *to, struct page *from,
+			unsigned long vaddr, struct vm_area_struct *vma);
 void clear_highpage(struct page *page);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * TLB and cache maintenance, as arch code provides them.  A flush
+ * TLB maintenance, as arch code provides it (caches: cacheflush.h).  A flush
  * invalidates the local TLB and shoots down every other CPU in
  * mm_cpumask(); the sender waits until each target has acknowledged, and a
  * target with interrupts off acknowledges only when it turns them back on.
@@ -8,6 +8,7 @@
 #ifndef MIGRACE_TLB_H
 #define MIGRACE_TLB_H
 
+#include <migrace/cacheflush.h>
 #include <migrace/mm.h>
 
 void __flush_tlb_range(struct vm_area_struct *vma, unsigned long start,
@@ -20,22 +21,6 @@ void __flush_tlb_mm_range(struct mm_struct *mm, unsigned long start,
 	__flush_tlb_range(vma, addr, (addr) + PAGE_SIZE, __func__)
 #define flush_tlb_mm(mm) __flush_tlb_mm_range(mm, 0, 0, __func__)
 #define flush_tlb_mm_range(mm, s, e) __flush_tlb_mm_range(mm, s, e, __func__)
-
-/* x86: physically indexed caches, so these are no-ops (arch vivt: later). */
-static inline void flush_cache_page(struct vm_area_struct *vma,
-				    unsigned long addr, unsigned long pfn)
-{
-	(void)vma, (void)addr, (void)pfn;
-}
-static inline void flush_cache_range(struct vm_area_struct *vma,
-				     unsigned long s, unsigned long e)
-{
-	(void)vma, (void)s, (void)e;
-}
-static inline void flush_cache_mm(struct mm_struct *mm)
-{
-	(void)mm;
-}
 
 /*
  * The user side of the MMU (engine/hw/mmu.c): one load or store
