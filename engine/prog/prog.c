@@ -25,6 +25,8 @@ static const char *const op_names[NR_OP_KINDS] = {
 	[OP_PIN_WRITE] = "pin_write",
 	[OP_UNPIN] = "unpin",
 	[OP_UNBIND] = "unbind",
+	[OP_MPROTECT] = "mprotect",
+	[OP_EXIT] = "exit",
 };
 
 /* Kept next to op_format(): the parser accepts what this says it prints. */
@@ -43,7 +45,20 @@ const struct op_sig op_sigs[NR_OP_KINDS] = {
 	[OP_PIN_WRITE] = { OPA_PAGE },
 	[OP_UNPIN] = { OPA_PAGE },
 	[OP_UNBIND] = { OPA_SPARE },
+	[OP_MPROTECT] = { OPA_PAGE | OPA_NPAGES | OPA_PROT },
+	[OP_EXIT] = { 0 },
 };
+
+const char *prot_name(int prot)
+{
+	switch (prot) {
+	case PROT_READ:
+		return "PROT_READ";
+	case PROT_READ | PROT_WRITE:
+		return "PROT_READ|PROT_WRITE";
+	}
+	return NULL;
+}
 
 const char *pin_flag_name(int bit)
 {
@@ -133,8 +148,13 @@ void op_format(const struct op *op, char *buf, size_t len)
 		n = snprintf(buf, len, "madvise(p%d, %d, %s)", op->page,
 			     op->npages, advice_name(op->advice) ?: "?");
 		break;
+	case OP_MPROTECT:
+		n = snprintf(buf, len, "mprotect(p%d, %d, %s)", op->page,
+			     op->npages, prot_name(op->prot) ?: "?");
+		break;
 	case OP_FORK:
 	case OP_RECLAIM:
+	case OP_EXIT:
 		n = snprintf(buf, len, "%s()", op_name(op->kind));
 		break;
 	case OP_UNBIND:
@@ -184,6 +204,7 @@ static const int weights[NR_OP_KINDS] = {
 	[OP_RECLAIM] = 2,
 	[OP_PIN] = 2, [OP_PIN_READ] = 2, [OP_PIN_WRITE] = 2, [OP_UNPIN] = 1,
 	[OP_UNBIND] = 1,
+	[OP_MPROTECT] = 2, [OP_EXIT] = 1,
 };
 
 void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
@@ -245,6 +266,9 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 				op->decline = op->failcopy = 0;
 			if (op_sigs[k].args & OPA_PINFLAGS)
 				op->flags = rng_below(r, PIN_ALL + 1);
+			if (op_sigs[k].args & OPA_PROT)
+				op->prot = PROT_READ |
+					   (rng_below(r, 2) ? PROT_WRITE : 0);
 			/*
 			 * An op that uses a resource mostly uses one an
 			 * earlier op of this CPU made (as syzkaller does):

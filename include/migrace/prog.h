@@ -31,6 +31,8 @@ enum op_kind {
 	OP_PIN_WRITE,
 	OP_UNPIN,
 	OP_UNBIND,
+	OP_MPROTECT,
+	OP_EXIT,
 	NR_OP_KINDS
 };
 
@@ -59,6 +61,7 @@ struct op {
 	 * allocates a destination for an entry with no source page.
 	 */
 	u8 spare;
+	u8 prot;	/* mprotect: PROT_READ, or PROT_READ | PROT_WRITE */
 };
 
 /* pin(): how the page is pinned (FOLL_WRITE, FOLL_LONGTERM, GUP-fast) */
@@ -67,6 +70,8 @@ struct op {
 #define PIN_FAST	0x4
 #define PIN_ALL		0x7
 const char *pin_flag_name(int bit);
+/* mprotect(): "PROT_READ", "PROT_READ|PROT_WRITE"; NULL for others */
+const char *prot_name(int prot);
 
 /*
  * What each op kind takes, in the order op_format() prints it: the parser
@@ -80,6 +85,7 @@ const char *pin_flag_name(int bit);
 #define OPA_MASKS	0x10	/* optional "decline M", "failcopy M" */
 #define OPA_PINFLAGS	0x20	/* optional "write", "longterm", "fast" */
 #define OPA_SPARE	0x40	/* optional "spare M": M in 0..SPARE_MAX */
+#define OPA_PROT	0x80	/* PROT_READ or PROT_READ|PROT_WRITE */
 #define SPARE_MAX	0xff	/* one bit per entry of an eviction chunk */
 
 struct op_sig {
