@@ -636,10 +636,10 @@ static void teardown_and_check_leaks(void)
 		if (!__test_page_flag(page, PG_buddy))
 			report_bug(NULL, 0,
 				   "pfn %lu leaked: refcount %d mapcount %d after every process exited",
-				   pfn, page_count(page), page_mapcount(page));
-		if (page_count(page) != 0)
+				   pfn, __page_count(page), __page_mapcount(page));
+		if (__page_count(page) != 0)
 			report_bug(NULL, 0, "free pfn %lu has refcount %d", pfn,
-				   page_count(page));
+				   __page_count(page));
 	}
 	/*
 	 * Every device page came back: the pgmap holds its initial
@@ -649,9 +649,9 @@ static void teardown_and_check_leaks(void)
 		report_bug(NULL, 0,
 			   "dev_pagemap references unbalanced: %d after every process exited (expected %d)",
 			   M.mdevice.pagemap.ref, M.mdevice.pagemap.dead ? 0 : 1);
-	if (page_count(pfn_to_page(ZERO_PFN)) != 1)
+	if (__page_count(pfn_to_page(ZERO_PFN)) != 1)
 		report_bug(NULL, 0, "zero page refcount %d, expected 1",
-			   page_count(pfn_to_page(ZERO_PFN)));
+			   __page_count(pfn_to_page(ZERO_PFN)));
 }
 
 int run_program(const struct program *p, const struct settings *s,
