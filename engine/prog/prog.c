@@ -204,7 +204,7 @@ static const int weights[NR_OP_KINDS] = {
 	[OP_RECLAIM] = 2,
 	[OP_PIN] = 2, [OP_PIN_READ] = 2, [OP_PIN_WRITE] = 2, [OP_UNPIN] = 1,
 	[OP_UNBIND] = 1,
-	[OP_MPROTECT] = 2, [OP_EXIT] = 1,
+	[OP_MPROTECT] = 1, [OP_EXIT] = 1,
 };
 
 void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
@@ -288,6 +288,20 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 				op->spare = rng_below(r, SPARE_MAX + 1);
 			if (k == OP_FORK && procs < MAX_PROCS)
 				procs++;
+		}
+		/*
+		 * Nothing a CPU does in a process after that process exits
+		 * runs: an exit goes last on its CPU, so its ops stay live
+		 * (it still races the other CPUs).
+		 */
+		for (int i = 0; i < p->nops[c] - 1; i++) {
+			struct op t = p->ops[c][i];
+
+			if (t.kind != OP_EXIT)
+				continue;
+			p->ops[c][i] = p->ops[c][p->nops[c] - 1];
+			p->ops[c][p->nops[c] - 1] = t;
+			break;
 		}
 	}
 }
