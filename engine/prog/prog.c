@@ -210,6 +210,7 @@ static const int weights[NR_OP_KINDS] = {
 void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 {
 	int enabled[NR_OP_KINDS], total = 0, procs, hot;
+	bool have_exit = false;
 
 	memset(p, 0, sizeof(*p));
 	p->ncpus = ncpus;
@@ -239,10 +240,19 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 		p->nops[c] = 1 + rng_below(r, nops);
 		for (int i = 0; i < p->nops[c]; i++) {
 			struct op *op = &p->ops[c][i];
-			int w = rng_below(r, total), k;
+			int w, k;
 
-			for (k = 0; w >= enabled[k]; k++)
-				w -= enabled[k];
+			/*
+			 * One exit per program: after it, every op of that
+			 * process is dead, and under PCT a CPU often runs its
+			 * whole list before the others start.
+			 */
+			do {
+				w = rng_below(r, total);
+				for (k = 0; w >= enabled[k]; k++)
+					w -= enabled[k];
+			} while (k == OP_EXIT && have_exit &&
+				 total > enabled[OP_EXIT]);
 			op->kind = k;
 			if (rng_below(r, 2)) {
 				op->page = 0;
@@ -286,6 +296,12 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 			}
 			if ((op_sigs[k].args & OPA_SPARE) && rng_below(r, 2))
 				op->spare = rng_below(r, SPARE_MAX + 1);
+			/* Mostly a child exits, while its parent goes on. */
+			if (k == OP_EXIT) {
+				have_exit = true;
+				if (procs > 1 && rng_below(r, 4))
+					op->proc = 1 + rng_below(r, procs - 1);
+			}
 			if (k == OP_FORK && procs < MAX_PROCS)
 				procs++;
 		}
