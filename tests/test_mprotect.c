@@ -395,4 +395,37 @@ TEST(munmap_downgraded_fault_in_unmapped_range_segfaults)
 			    "do_user_addr_fault") >= 0);
 }
 
+/* ---- 5. the ops in repro files ---- */
+
+TEST(mprotect_and_exit_round_trip)
+{
+	static struct repro a, b;
+	char buf[4096];
+	FILE *f = tmpfile();
+	size_t n;
+
+	ASSERT_EQ(parse("cpu 0:\n"
+			"    mprotect(p1, 2, PROT_READ)\n"
+			"    mprotect(p0, 4, PROT_READ|PROT_WRITE) @1\n"
+			"    exit() @1\n"
+			"cpu 1:\n"
+			"    exit()\n", &a), 0);
+	ASSERT_EQ(a.prog.ops[0][0].kind, OP_MPROTECT);
+	ASSERT_EQ(a.prog.ops[0][0].prot, PROT_READ);
+	ASSERT_EQ(a.prog.ops[0][1].prot, PROT_READ | PROT_WRITE);
+	ASSERT_EQ(a.prog.ops[0][2].kind, OP_EXIT);
+	ASSERT_EQ(a.prog.ops[0][2].proc, 1);
+	ASSERT_TRUE(f != NULL);
+	repro_print(f, &a);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	ASSERT_TRUE(strstr(buf, "mprotect(p0, 4, PROT_READ|PROT_WRITE) @1") != NULL);
+	ASSERT_EQ(parse(buf, &b), 0);
+	ASSERT_TRUE(repro_equal(&a, &b));
+	b.prog.ops[0][0].prot = PROT_READ | PROT_WRITE;
+	ASSERT_FALSE(repro_equal(&a, &b));
+}
+
 TEST_MAIN()
