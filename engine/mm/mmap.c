@@ -102,7 +102,7 @@ static void remove_vma(struct vm_area_struct *vma)
 
 /* Split @vma at @addr; the new VMA takes the part above @addr. */
 int split_vma(struct mm_struct *mm, struct vm_area_struct *vma,
-		     unsigned long addr)
+	      unsigned long addr)
 {
 	struct vm_area_struct *new;
 
