@@ -380,6 +380,9 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 	spin_unlock(&dmirror->mdevice->lock);
 	if (gone)
 		return -ENODEV;
+	/* Since the mm is for the mirrored process, get a reference first. */
+	if (!mmget_not_zero(mm))
+		return -EINVAL;
 	mmap_read_lock(mm);
 	for (addr = start; addr < end; addr = next) {
 		struct vm_area_struct *vma = find_vma(mm, addr);
@@ -429,6 +432,8 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 		migrate_vma_finalize(&args);
 	}
 	mmap_read_unlock(mm);
+	/* The last reference after an exit tears the mm down here. */
+	mmput(mm);
 	return ret;
 }
 

@@ -270,3 +270,30 @@ struct mm_struct *dup_mm(struct mm_struct *oldmm, int child_id)
 	}
 	return mm;
 }
+
+/* ---- mm_users (kernel/fork.c) ---- */
+
+/* atomic_inc_not_zero(&mm->mm_users) */
+bool mmget_not_zero(struct mm_struct *mm)
+{
+	int old;
+
+	sched_point(EV_ATOMIC, "mmget_not_zero", __func__, mm, 0, 0);
+	old = __atomic_load_n(&mm->mm_users, __ATOMIC_ACQUIRE);
+	do {
+		if (!old)
+			return false;
+	} while (!__atomic_compare_exchange_n(&mm->mm_users, &old, old + 1,
+					      false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE));
+	return true;
+}
+
+/* The last user tears the address space down (__mmput()). */
+void mmput(struct mm_struct *mm)
+{
+	might_sleep_check("mmput", __func__);
+	sched_point(EV_ATOMIC, "mmput", __func__, mm, 0, 0);
+	if (__atomic_sub_fetch(&mm->mm_users, 1, __ATOMIC_ACQ_REL) == 0)
+		exit_mmap(mm);
+}

@@ -6,6 +6,7 @@
  * PG_anon_exclusive, the reference count alone decided reuse).
  */
 #include <migrace/check.h>
+#include <migrace/cpu.h>
 #include <migrace/fixes.h>
 #include <migrace/memremap.h>
 #include <migrace/migrate.h>
@@ -506,10 +507,19 @@ int do_user_addr_fault(struct mm_struct *mm, unsigned long address,
 
 	mmap_read_lock(mm);
 	vma = find_vma(mm, address);
-	if (!vma || vma->vm_start > address ||
-	    (write && !(vma->vm_flags & VM_WRITE)) ||
-	    (!write && !(vma->vm_flags & VM_READ))) {
+	if (!vma || vma->vm_start > address) {
+		/* bad_area() */
 		mmap_read_unlock(mm);
+		if (current_cpu)
+			current_cpu->si_code = SI_SEGV_MAPERR;
+		return VM_FAULT_SIGSEGV;
+	}
+	if ((write && !(vma->vm_flags & VM_WRITE)) ||
+	    (!write && !(vma->vm_flags & VM_READ))) {
+		/* bad_area_access_error() */
+		mmap_read_unlock(mm);
+		if (current_cpu)
+			current_cpu->si_code = SI_SEGV_ACCERR;
 		return VM_FAULT_SIGSEGV;
 	}
 	ret = handle_mm_fault(vma, address,
@@ -531,6 +541,7 @@ static unsigned long zap_pte_range(struct mmu_gather *tlb,
 
 again:
 	start_pte = pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	flush_tlb_batched_pending(mm);
 	arch_enter_lazy_mmu_mode();
 	do {
 		pte_t ptent = ptep_get(pte);

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mm/mmap.c: VMAs, mmap(MAP_FIXED|MAP_ANONYMOUS|MAP_PRIVATE), munmap,
- * free_pgtables and exit_mmap.  The VMA set is a small sorted array
- * protected by mmap_lock.
+ * free_pgtables and exit_mmap, as of Linux 6.0.  The VMA set is a small
+ * sorted array protected by mmap_lock.  munmap(2) downgrades the mmap
+ * lock to read before unmap_region(), as 6.0's __do_munmap() does;
+ * exit_mmap() zaps under the read lock and frees the page tables under
+ * the write lock.
  */
 #include <migrace/check.h>
 #include <migrace/migrate.h>
@@ -16,6 +19,7 @@ struct mm_struct *mm_alloc(int id)
 	struct mm_struct *mm = kzalloc(sizeof(*mm));
 
 	mm->id = id;
+	mm->mm_users = 1;
 	mm->mmap_lock.name = "mmap_lock";
 	spin_lock_init(&mm->page_table_lock, "page_table_lock");
 	mm->notifier_subscriptions = kzalloc(sizeof(*mm->notifier_subscriptions));
@@ -29,6 +33,29 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
 		if (mm->vmas[i]->vm_end > addr)
 			return mm->vmas[i];
 	return NULL;
+}
+
+/* The VMA at or after @addr, and the one before it in *@pprev. */
+struct vm_area_struct *find_vma_prev(struct mm_struct *mm, unsigned long addr,
+				     struct vm_area_struct **pprev)
+{
+	*pprev = NULL;
+	for (int i = 0; i < mm->nr_vmas; i++) {
+		if (mm->vmas[i]->vm_end > addr)
+			return mm->vmas[i];
+		*pprev = mm->vmas[i];
+	}
+	return NULL;
+}
+
+/* Private mappings get write access pte by pte (COW): never in the prot. */
+void vma_set_page_prot(struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & VM_SHARED)
+		vma->vm_page_prot = (vma->vm_flags & VM_WRITE) ? PAGE_SHARED :
+								PAGE_READONLY;
+	else
+		vma->vm_page_prot = PAGE_COPY;
 }
 
 static int vma_link(struct mm_struct *mm, struct vm_area_struct *vma)
@@ -74,8 +101,8 @@ static void remove_vma(struct vm_area_struct *vma)
 }
 
 /* Split @vma at @addr; the new VMA takes the part above @addr. */
-static int split_vma(struct mm_struct *mm, struct vm_area_struct *vma,
-		     unsigned long addr)
+int split_vma(struct mm_struct *mm, struct vm_area_struct *vma,
+	      unsigned long addr)
 {
 	struct vm_area_struct *new;
 
@@ -90,6 +117,93 @@ static int split_vma(struct mm_struct *mm, struct vm_area_struct *vma,
 	}
 	vma->vm_end = addr;
 	return vma_link(mm, new);
+}
+
+static bool can_vma_merge(struct vm_area_struct *vma, unsigned long vm_flags,
+			  struct anon_vma *anon_vma)
+{
+	/* is_mergeable_anon_vma(), the conservative half: the same one */
+	return vma->vm_flags == vm_flags && vma->anon_vma == anon_vma;
+}
+
+static void anon_vma_lock_write(struct anon_vma *anon_vma)
+{
+	if (anon_vma)
+		__down_write(&anon_vma->root->rwsem, "anon_vma_lock_write",
+			     __func__);
+}
+
+static void anon_vma_unlock_write(struct anon_vma *anon_vma)
+{
+	if (anon_vma)
+		__up_write(&anon_vma->root->rwsem, "anon_vma_unlock_write",
+			   __func__);
+}
+
+/*
+ * vma_merge() for a range [addr, end) of the VMA after @prev that gets
+ * @vm_flags: the neighbours take the range over if they can (same flags,
+ * same anon_vma, contiguous pgoff).  Returns the VMA that now covers the
+ * range, or NULL (the caller splits).  As __vma_adjust(), the boundaries
+ * move under the anon_vma lock so that rmap walkers see either layout,
+ * and a VMA swallowed whole is unlinked from its anon_vmas.
+ */
+struct vm_area_struct *vma_merge(struct mm_struct *mm,
+				 struct vm_area_struct *prev,
+				 unsigned long addr, unsigned long end,
+				 unsigned long vm_flags, struct anon_vma *anon_vma,
+				 unsigned long pgoff)
+{
+	unsigned long pglen = (end - addr) >> PAGE_SHIFT;
+	struct vm_area_struct *vma = find_vma(mm, addr), *next;
+	struct vm_area_struct *gone[2];
+	bool merge_prev, merge_next;
+	int ngone = 0;
+
+	if (!vma || vma->vm_start > addr || vma->vm_end < end)
+		return NULL;
+	next = end == vma->vm_end ? find_vma(mm, end) : NULL;
+	if (next && next->vm_start != end)
+		next = NULL;
+	merge_prev = prev && prev->vm_end == addr &&
+		     can_vma_merge(prev, vm_flags, anon_vma) &&
+		     prev->vm_pgoff + ((prev->vm_end - prev->vm_start) >>
+				       PAGE_SHIFT) == pgoff;
+	merge_next = next && can_vma_merge(next, vm_flags, anon_vma) &&
+		     pgoff + pglen == next->vm_pgoff &&
+		     (addr == vma->vm_start || !merge_prev);
+	if (merge_next && addr != vma->vm_start && end != vma->vm_end)
+		merge_next = false;
+	if (!merge_prev && !merge_next)
+		return NULL;
+
+	anon_vma_lock_write(anon_vma);
+	if (merge_prev) {
+		prev->vm_end = end;
+		if (end == vma->vm_end) {
+			gone[ngone++] = vma;
+			if (merge_next) {
+				prev->vm_end = next->vm_end;
+				gone[ngone++] = next;
+			}
+		} else {
+			vma->vm_pgoff += (end - vma->vm_start) >> PAGE_SHIFT;
+			vma->vm_start = end;
+		}
+	} else {
+		next->vm_pgoff -= pglen;
+		next->vm_start = addr;
+		if (addr == vma->vm_start)
+			gone[ngone++] = vma;
+		else
+			vma->vm_end = addr;
+	}
+	anon_vma_unlock_write(anon_vma);
+	for (int i = 0; i < ngone; i++) {
+		vma_unlink(mm, gone[i]);
+		remove_vma(gone[i]);
+	}
+	return merge_prev ? prev : next;
 }
 
 /* Free the pte tables no VMA uses any more (mmap_lock held for write). */
@@ -142,9 +256,14 @@ static void unmap_region(struct mm_struct *mm, struct vm_area_struct **vmas,
 	tlb_finish_mmu(&tlb);
 }
 
-/* mmap_lock held for write. */
-static int do_munmap(struct mm_struct *mm, unsigned long start,
-		     unsigned long len)
+/*
+ * __do_munmap(), mmap_lock held for write.  With @downgrade, once the VMAs
+ * are detached nobody can find them, so the lock is downgraded to read
+ * for the slow part (unmap_region()) and 1 is returned: the caller then
+ * drops a read lock.
+ */
+static int __do_munmap(struct mm_struct *mm, unsigned long start,
+		       unsigned long len, bool downgrade)
 {
 	unsigned long end = start + len;
 	struct vm_area_struct *detached[MAX_VMAS], *vma;
@@ -163,20 +282,34 @@ static int do_munmap(struct mm_struct *mm, unsigned long start,
 		vma_unlink(mm, vma);
 		detached[n++] = vma;
 	}
+	if (downgrade)
+		mmap_write_downgrade(mm);
 	unmap_region(mm, detached, n, start, end);
 	for (int i = 0; i < n; i++)
 		remove_vma(detached[i]);
-	return 0;
+	return downgrade ? 1 : 0;
 }
 
+static int do_munmap(struct mm_struct *mm, unsigned long start,
+		     unsigned long len)
+{
+	return __do_munmap(mm, start, len, false);
+}
+
+/* __vm_munmap(..., downgrade = true): the munmap(2) system call */
 long do_munmap_syscall(struct mm_struct *mm, unsigned long addr,
 		       unsigned long len)
 {
 	long ret;
 
 	mmap_write_lock(mm);
-	ret = do_munmap(mm, addr, len);
-	mmap_write_unlock(mm);
+	ret = __do_munmap(mm, addr, len, true);
+	if (ret == 1) {
+		mmap_read_unlock(mm);
+		ret = 0;
+	} else {
+		mmap_write_unlock(mm);
+	}
 	return ret;
 }
 
@@ -212,30 +345,55 @@ out:
 	return ret;
 }
 
+/*
+ * 6.0: the last mm_users reference is gone.  Tell the notifiers, zap
+ * every VMA under the mmap lock held for read, then free the page tables
+ * and the VMAs (unlinking their anon_vmas) under the write lock.
+ */
 void exit_mmap(struct mm_struct *mm)
 {
+	struct vm_area_struct *vmas[MAX_VMAS];
 	struct mmu_notifier_range range;
 	struct mmu_gather tlb;
+	int nr;
 
-	mmap_write_lock(mm);
+	/* mmu_notifier_release(): the mirrors drop the whole address space */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_RELEASE, 0, NULL, mm,
+				TASK_UNMAPPED_BASE, TASK_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	mmu_notifier_invalidate_range_end(&range);
+
+	mmap_read_lock(mm);
 	lru_add_drain();
 	flush_cache_mm(mm);
 	tlb_gather_mmu_fullmm(&tlb, mm);
-	mmu_notifier_range_init(&range, MMU_NOTIFY_RELEASE, 0, NULL, mm,
+	/* unmap_vmas() */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, NULL, mm,
 				TASK_UNMAPPED_BASE, TASK_SIZE);
 	mmu_notifier_invalidate_range_start(&range);
 	for (int i = 0; i < mm->nr_vmas; i++)
 		unmap_page_range(&tlb, mm->vmas[i], mm->vmas[i]->vm_start,
 				 mm->vmas[i]->vm_end);
 	mmu_notifier_invalidate_range_end(&range);
-	while (mm->nr_vmas) {
-		struct vm_area_struct *vma = mm->vmas[mm->nr_vmas - 1];
+	mmap_read_unlock(mm);
 
-		vma_unlink(mm, vma);
-		remove_vma(vma);
-	}
+	mmap_write_lock(mm);
+	/*
+	 * free_pgtables(): unlink the anon_vmas, then free the tables (the
+	 * engine's free_pgtables() keeps tables a linked VMA still spans,
+	 * so the VMAs leave the mm first; nobody can look under the write
+	 * lock of an mm without users).
+	 */
+	nr = mm->nr_vmas;
+	for (int i = 0; i < nr; i++)
+		vmas[i] = mm->vmas[i];
+	mm->nr_vmas = 0;
+	for (int i = 0; i < nr; i++)
+		unlink_anon_vmas(vmas[i]);
 	free_pgtables(&tlb, mm, TASK_UNMAPPED_BASE, TASK_SIZE);
 	tlb_finish_mmu(&tlb);
+	for (int i = 0; i < nr; i++)
+		remove_vma(vmas[i]);
 	WRITE_ONCE(mm->dead, true);
 	mmap_write_unlock(mm);
 }

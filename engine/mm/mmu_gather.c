@@ -10,19 +10,43 @@
 #include <migrace/swap.h>
 #include <migrace/tlb.h>
 
+/*
+ * mm->tlb_flush_pending is an atomic_t: every increment, decrement and
+ * read is a preemption point, so a zap or mprotect on another CPU can run
+ * between a pte change and the flush that the counter announces.
+ */
 void inc_tlb_flush_pending(struct mm_struct *mm)
 {
+	sched_point(EV_ATOMIC, "inc_tlb_flush_pending", __func__, mm, 0, 0);
 	__atomic_add_fetch(&mm->tlb_flush_pending, 1, __ATOMIC_ACQ_REL);
 }
 
 void dec_tlb_flush_pending(struct mm_struct *mm)
 {
+	sched_point(EV_ATOMIC, "dec_tlb_flush_pending", __func__, mm, 0, 0);
 	__atomic_sub_fetch(&mm->tlb_flush_pending, 1, __ATOMIC_ACQ_REL);
 }
 
 bool mm_tlb_flush_nested(struct mm_struct *mm)
 {
+	sched_point(EV_ATOMIC, "mm_tlb_flush_nested", __func__, mm, 0, 0);
 	return __atomic_load_n(&mm->tlb_flush_pending, __ATOMIC_ACQUIRE) > 1;
+}
+
+/*
+ * 6.0: called after taking a PTL by zap and mprotect, so that a batched
+ * try_to_unmap() flush (TTU_BATCH_FLUSH) is done before the pte is
+ * changed again.  The emulated reclaim flushes per pte, so the flag stays
+ * clear; the read is still a preemption point, as the kernel's is.
+ */
+void flush_tlb_batched_pending(struct mm_struct *mm)
+{
+	sched_point(EV_PTE_READ, "flush_tlb_batched_pending", __func__, mm, 0,
+		    0);
+	if (READ_ONCE(mm->tlb_flush_batched)) {
+		flush_tlb_mm(mm);
+		WRITE_ONCE(mm->tlb_flush_batched, false);
+	}
 }
 
 static void __tlb_reset_range(struct mmu_gather *tlb)

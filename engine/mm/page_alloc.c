@@ -89,6 +89,12 @@ bool __test_page_flag(struct page *page, int bit)
 	return __atomic_load_n(&page->flags, __ATOMIC_ACQUIRE) & BIT(bit);
 }
 
+bool test_page_flag(struct page *page, int bit, const char *func)
+{
+	sched_point(EV_ATOMIC, "test_bit", func, page, page_to_pfn(page), bit);
+	return __test_page_flag(page, bit);
+}
+
 void __set_page_flag(struct page *page, int bit, const char *what,
 		     const char *func)
 {
@@ -119,14 +125,27 @@ bool folio_mark_dirty(struct folio *folio)
 
 /* ---- reference counts ---- */
 
-int page_count(struct page *page)
+int __page_count(struct page *page)
 {
 	return __atomic_load_n(&page->_refcount, __ATOMIC_ACQUIRE);
 }
 
-int page_mapcount(struct page *page)
+int __page_mapcount(struct page *page)
 {
 	return __atomic_load_n(&page->_mapcount, __ATOMIC_ACQUIRE) + 1;
+}
+
+int page_count_read(struct page *page, const char *what, const char *func)
+{
+	sched_point(EV_ATOMIC, what, func, page, page_to_pfn(page), 0);
+	return __page_count(page);
+}
+
+int page_mapcount_read(struct page *page, const char *func)
+{
+	sched_point(EV_ATOMIC, "page_mapcount", func, page, page_to_pfn(page),
+		    0);
+	return __page_mapcount(page);
 }
 
 void __get_page(struct page *page, const char *func)
@@ -265,9 +284,9 @@ void free_unref_page(struct page *page)
 {
 	int n = page_to_nid(page);
 
-	if (page_mapcount(page) != 0)
+	if (__page_mapcount(page) != 0)
 		report_bug(NULL, 0, "page freed while still mapped: pfn %lu mapcount %d",
-			   page_to_pfn(page), page_mapcount(page));
+			   page_to_pfn(page), __page_mapcount(page));
 	if (__test_page_flag(page, PG_locked))
 		report_bug(NULL, 0, "page freed while locked: pfn %lu",
 			   page_to_pfn(page));

@@ -7,6 +7,7 @@
  * while it steers the program.  `migrace decode` runs a PCT input and
  * writes the schedule it executed.
  */
+#include <migrace/mm.h>
 #include <migrace/prog.h>
 #include <migrace/run.h>
 
@@ -66,6 +67,10 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 			if (op_sigs[op->kind].args & OPA_MEM)
 				op->mem = !(b1 & 0x40) ? MEM_PRIVATE :
 					  (b1 & 0x08) ? MEM_ALL : MEM_COHERENT;
+			/* mprotect: read-only, or back to read-write */
+			if (op_sigs[op->kind].args & OPA_PROT)
+				op->prot = PROT_READ |
+					   ((b2 & 0x04) ? PROT_WRITE : 0);
 			/* unbind: the spare destinations, from the same byte */
 			if (op_sigs[op->kind].args & OPA_SPARE)
 				op->spare = (b2 & 0x10) ? b2 : 0;

@@ -28,6 +28,8 @@ static const char *const op_names[NR_OP_KINDS] = {
 	[OP_UNBIND] = "unbind",
 	[OP_MOVE_PAGES] = "move_pages",
 	[OP_COMPACT] = "compact",
+	[OP_MPROTECT] = "mprotect",
+	[OP_EXIT] = "exit",
 };
 
 /* Kept next to op_format(): the parser accepts what this says it prints. */
@@ -48,7 +50,20 @@ const struct op_sig op_sigs[NR_OP_KINDS] = {
 	[OP_UNBIND] = { OPA_SPARE },
 	[OP_MOVE_PAGES] = { OPA_PAGE | OPA_NPAGES | OPA_NODE | OPA_MOVEALL },
 	[OP_COMPACT] = { OPA_NODE },
+	[OP_MPROTECT] = { OPA_PAGE | OPA_NPAGES | OPA_PROT },
+	[OP_EXIT] = { 0 },
 };
+
+const char *prot_name(int prot)
+{
+	switch (prot) {
+	case PROT_READ:
+		return "PROT_READ";
+	case PROT_READ | PROT_WRITE:
+		return "PROT_READ|PROT_WRITE";
+	}
+	return NULL;
+}
 
 const char *pin_flag_name(int bit)
 {
@@ -149,8 +164,13 @@ void op_format(const struct op *op, char *buf, size_t len)
 		n = snprintf(buf, len, "madvise(p%d, %d, %s)", op->page,
 			     op->npages, advice_name(op->advice) ?: "?");
 		break;
+	case OP_MPROTECT:
+		n = snprintf(buf, len, "mprotect(p%d, %d, %s)", op->page,
+			     op->npages, prot_name(op->prot) ?: "?");
+		break;
 	case OP_FORK:
 	case OP_RECLAIM:
+	case OP_EXIT:
 		n = snprintf(buf, len, "%s()", op_name(op->kind));
 		break;
 	case OP_MOVE_PAGES:
@@ -227,6 +247,7 @@ static const int weights[NR_OP_KINDS] = {
 	[OP_PIN] = 2, [OP_PIN_READ] = 2, [OP_PIN_WRITE] = 2, [OP_UNPIN] = 1,
 	[OP_UNBIND] = 1,
 	[OP_MOVE_PAGES] = 2, [OP_COMPACT] = 1,
+	[OP_MPROTECT] = 1, [OP_EXIT] = 1,
 };
 
 /* What the ops of one CPU's list share while it is drawn. */
@@ -237,6 +258,7 @@ struct gen_ctx {
 	int procs;		/* processes an op may address */
 	const struct op *pins[MAX_OPS];
 	int npins;
+	bool have_exit;		/* one exit per program */
 };
 
 static int draw_kind(struct rng *r, const struct gen_ctx *g)
@@ -278,6 +300,8 @@ static void gen_op(struct op *op, int k, struct rng *r, int ncpus,
 		op->node = rng_below(r, NR_NODES);
 	if (op_sigs[k].args & OPA_MOVEALL)
 		op->flags = rng_below(r, 2) ? MOVE_ALL : 0;
+	if (op_sigs[k].args & OPA_PROT)
+		op->prot = PROT_READ | (rng_below(r, 2) ? PROT_WRITE : 0);
 	/*
 	 * An op that uses a resource mostly uses one an earlier op of this
 	 * CPU made (as syzkaller does): a pin's accesses and unpin target a
@@ -307,6 +331,12 @@ static void gen_op(struct op *op, int k, struct rng *r, int ncpus,
 	if (!(op_sigs[k].args & OPA_PAGE)) {
 		op->page = 0;
 		op->npages = 1;
+	}
+	/* Mostly a child exits, while its parent goes on. */
+	if (k == OP_EXIT) {
+		g->have_exit = true;
+		if (g->procs > 1 && rng_below(r, 4))
+			op->proc = 1 + rng_below(r, g->procs - 1);
 	}
 	if (k == OP_FORK && g->procs < MAX_PROCS)
 		g->procs++;
@@ -374,8 +404,34 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 	for (int c = 0; c < ncpus; c++) {
 		g.npins = 0;
 		p->nops[c] = 1 + rng_below(r, nops);
-		for (int i = 0; i < p->nops[c]; i++)
-			gen_op(&p->ops[c][i], draw_kind(r, &g), r, ncpus, &g);
+		for (int i = 0; i < p->nops[c]; i++) {
+			int k;
+
+			/*
+			 * One exit per program: after it, every op of that
+			 * process is dead, and under PCT a CPU often runs its
+			 * whole list before the others start.
+			 */
+			do {
+				k = draw_kind(r, &g);
+			} while (k == OP_EXIT && g.have_exit &&
+				 total > enabled[OP_EXIT]);
+			gen_op(&p->ops[c][i], k, r, ncpus, &g);
+		}
+		/*
+		 * Nothing a CPU does in a process after that process exits
+		 * runs: an exit goes last on its CPU, so its ops stay live
+		 * (it still races the other CPUs).
+		 */
+		for (int i = 0; i < p->nops[c] - 1; i++) {
+			struct op t = p->ops[c][i];
+
+			if (t.kind != OP_EXIT)
+				continue;
+			p->ops[c][i] = p->ops[c][p->nops[c] - 1];
+			p->ops[c][p->nops[c] - 1] = t;
+			break;
+		}
 		check_last_store(p, c, nops, r);
 	}
 }

@@ -36,6 +36,7 @@
 
 #include <migrace/fixes.h>
 #include <migrace/num.h>
+#include <migrace/mm.h>
 #include <migrace/prog.h>
 
 #define MAX_LINE 4096
@@ -142,9 +143,10 @@ static const char *sig_text(int k, char *buf, size_t len)
 {
 	u16 a = op_sigs[k].args;
 
-	snprintf(buf, len, "%s(%s%s%s%s%s%s%s%s%s%s)", op_name(k),
+	snprintf(buf, len, "%s(%s%s%s%s%s%s%s%s%s%s%s)", op_name(k),
 		 a & OPA_PAGE ? "pN" : "", a & OPA_NPAGES ? ", K" : "",
 		 a & OPA_ADVICE ? ", MADV_*" : "",
+		 a & OPA_PROT ? ", PROT_READ[|PROT_WRITE]" : "",
 		 a & OPA_MEM ? "[, private][, coherent]" : "",
 		 a & OPA_SLOT ? "[, slot S]" : "",
 		 a & OPA_MASKS ? "[, decline M][, failcopy M]" : "",
@@ -180,9 +182,10 @@ static int mem_kind_by_name(const char *s, size_t n)
 static int parse_op(struct pctx *c, const char *s, struct op *op,
 		    struct slot_ref *sref)
 {
-	static const u8 order[] = { OPA_PAGE, OPA_NPAGES, OPA_ADVICE };
+	static const u16 order[] = { OPA_PAGE, OPA_NPAGES, OPA_ADVICE,
+				    OPA_PROT };
 	const char *p = s, *open, *close, *q;
-	char sig[192];
+	char sig[224];
 	size_t n = word_len(p);
 	int k, npos = 0, next = 0;
 	bool have_slot = false, have_decline = false, have_failcopy = false;
@@ -198,7 +201,7 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 	if (k < 0) {
 		if (*open != '(')
 			return perr(c, p, "unknown keyword '%.*s'", tok_len(p), p);
-		return perr(c, p, "unknown op '%.*s' (read, write, mmap, munmap, madvise, fork, migrate_to_device, migrate_to_system, reclaim, pin, pin_read, pin_write, unpin, unbind, move_pages, compact)",
+		return perr(c, p, "unknown op '%.*s' (read, write, mmap, munmap, madvise, fork, migrate_to_device, migrate_to_system, reclaim, pin, pin_read, pin_write, unpin, unbind, move_pages, compact, mprotect, exit)",
 			    (int)min(n, (size_t)40), p);
 	}
 	op->kind = (u8)k;
@@ -351,7 +354,7 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 					op->failcopy = (u8)v;
 			}
 		} else {
-			u8 want = 0;
+			u16 want = 0;
 
 			for (int i = 0, j = 0; i < (int)ARRAY_SIZE(order); i++)
 				if ((args & order[i]) && j++ == next)
@@ -385,6 +388,14 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 					    "page count", &v))
 					return -1;
 				op->npages = (u8)v;
+			} else if (want == OPA_PROT) {
+				int pr = PROT_READ | PROT_WRITE;
+
+				if (!word_is(q, e - q, prot_name(pr)) &&
+				    !word_is(q, e - q, prot_name(pr = PROT_READ)))
+					return perr(c, q, "unknown protection '%.*s' (PROT_READ, PROT_READ|PROT_WRITE)",
+						    (int)min((size_t)(e - q), (size_t)40), q);
+				op->prot = (u8)pr;
 			} else {
 				int a;
 
@@ -1012,6 +1023,8 @@ static bool op_equal(const struct op *a, const struct op *b)
 	if ((args & OPA_NODE) && a->node != b->node)
 		return false;
 	if ((args & OPA_MOVEALL) && a->flags != b->flags)
+		return false;
+	if ((args & OPA_PROT) && a->prot != b->prot)
 		return false;
 	return true;
 }

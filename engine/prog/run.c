@@ -50,6 +50,8 @@ static struct {
 	 */
 	u32 remap_epoch[MAX_PROCS][REGION_PAGES];
 	int remap_inflight[MAX_PROCS][REGION_PAGES];
+	/* exit: the process is killed, its threads make no more calls */
+	bool exited[MAX_PROCS];
 	jmp_buf jb;
 } M;
 
@@ -176,7 +178,8 @@ static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
 
 	if (ret & VM_FAULT_SIGBUS)
 		report_bug(mm, addr, "SIGBUS on a store to %#lx", addr);
-	if (ret & VM_FAULT_SIGSEGV)
+	/* SI_SEGV_ACCERR: mapped read-only (mprotect), nothing stored */
+	if ((ret & VM_FAULT_SIGSEGV) && current_cpu->si_code == SI_SEGV_MAPERR)
 		oracle_check_read(mm, op->proc, op->page, cpu, VAL_UNMAPPED,
 				  addr, -1, "");
 	oracle_op_end(h, ret == 0);
@@ -372,19 +375,64 @@ static void do_fork(int proc)
 	oracle_fork_end(proc, child);
 }
 
+/*
+ * exit_group(): every thread of the process is killed and makes no more
+ * system calls; the process's mm_users reference goes.  The address space
+ * is torn down (exit_mmap()) by the last mmput(): here, or when a thread
+ * still in a call of that process returns, or when a driver that holds
+ * mmget() (a migration) finishes.  Pins stay: their pages live until
+ * unpin, but they no longer have to agree with any mapping.
+ */
+static void do_exit(struct mm_struct *mm, int proc)
+{
+	WRITE_ONCE(M.exited[proc], true);
+	remap_begin(proc, 0, REGION_PAGES);
+	mmput(mm);
+	remap_end(proc, 0, REGION_PAGES);
+}
+
+/*
+ * Ops a thread of the process runs: system calls and user accesses.  A
+ * thread in a call holds the mm (mm_users), so exit_mmap() cannot run
+ * under it.  The driver's ops (migrations, DMA through pins, unbind) and
+ * reclaim are not the process's threads: the driver takes mmget() itself.
+ */
+static bool thread_op(int kind)
+{
+	switch (kind) {
+	case OP_MIGRATE_TO_DEVICE:
+	case OP_MIGRATE_TO_SYSTEM:
+	case OP_PIN_READ:
+	case OP_PIN_WRITE:
+	case OP_UNPIN:
+	case OP_UNBIND:
+	case OP_RECLAIM:
+		return false;
+	}
+	return true;
+}
+
 static void exec_op(int cpu, int i)
 {
 	const struct op *op = &M.prog->ops[cpu][i];
 	unsigned long addr = op_addr(op);
 	long len = (long)op->npages << PAGE_SHIFT;
 	struct mm_struct *mm;
+	bool thread;
 	int h;
 
 	sched_point(EV_OP_BEGIN, M.label[cpu][i], "program", NULL, addr, 0);
 	/* Shared state is read only after a preemption point. */
 	mm = M.mms[op->proc];
-	if (!mm || mm->dead)
+	if (!mm)
 		goto out;	/* no such process (yet) */
+	thread = thread_op(op->kind);
+	if (thread) {
+		if (READ_ONCE(M.exited[op->proc]))
+			goto out;	/* killed: -ESRCH, nothing to check */
+		/* the thread's own reference, held since it was created */
+		__atomic_add_fetch(&mm->mm_users, 1, __ATOMIC_ACQ_REL);
+	}
 	switch (op->kind) {
 	case OP_READ:
 		do_read(mm, op, cpu);
@@ -458,6 +506,20 @@ static void exec_op(int cpu, int i)
 	case OP_COMPACT:
 		compact_node(op->node);
 		break;
+	case OP_MPROTECT:
+		/* Invisible to the memory contents: no oracle bookkeeping. */
+		do_mprotect(mm, addr, len, op->prot);
+		break;
+	case OP_EXIT:
+		do_exit(mm, op->proc);
+		break;
+	}
+	if (thread) {
+		/* A killed thread exits on its way back to user space. */
+		if (READ_ONCE(M.exited[op->proc]))
+			mmput(mm);
+		else
+			__atomic_sub_fetch(&mm->mm_users, 1, __ATOMIC_ACQ_REL);
 	}
 out:
 	sched_point(EV_OP_END, M.ret_label[cpu][i], "program", mm, addr, 0);
@@ -486,6 +548,7 @@ static void setup(const struct program *p)
 	memset(M.pins, 0, sizeof(M.pins));
 	memset(M.remap_epoch, 0, sizeof(M.remap_epoch));
 	memset(M.remap_inflight, 0, sizeof(M.remap_inflight));
+	memset(M.exited, 0, sizeof(M.exited));
 	memset(M.seq, 0, sizeof(M.seq));
 	dmirror_device_init(&M.mdevice);
 	mm = mm_alloc(0);
@@ -599,7 +662,13 @@ static void teardown_and_check_leaks(void)
 	for (int i = 0; i < M.nprocs; i++) {
 		if (!M.mms[i])
 			continue;
-		exit_mmap(M.mms[i]);
+		/* the processes still alive exit now */
+		if (!M.exited[i])
+			mmput(M.mms[i]);
+		if (!M.mms[i]->dead)
+			report_bug(NULL, 0,
+				   "process %d: mm_users %d after every CPU returned, the mm was never torn down",
+				   i, M.mms[i]->mm_users);
 		mmu_interval_notifier_remove(&M.dmirrors[i].notifier);
 		tlb_forget_mm(M.mms[i]);
 	}
@@ -618,10 +687,10 @@ static void teardown_and_check_leaks(void)
 		if (!__test_page_flag(page, PG_buddy))
 			report_bug(NULL, 0,
 				   "pfn %lu leaked: refcount %d mapcount %d after every process exited",
-				   pfn, page_count(page), page_mapcount(page));
-		if (page_count(page) != 0)
+				   pfn, __page_count(page), __page_mapcount(page));
+		if (__page_count(page) != 0)
 			report_bug(NULL, 0, "free pfn %lu has refcount %d", pfn,
-				   page_count(page));
+				   __page_count(page));
 	}
 	/*
 	 * Every device page came back: the pgmap holds its initial
@@ -629,9 +698,9 @@ static void teardown_and_check_leaks(void)
 	 */
 	check_pgmap_balanced(&M.mdevice.pagemap);
 	check_pgmap_balanced(&M.mdevice.cpagemap);
-	if (page_count(pfn_to_page(ZERO_PFN)) != 1)
+	if (__page_count(pfn_to_page(ZERO_PFN)) != 1)
 		report_bug(NULL, 0, "zero page refcount %d, expected 1",
-			   page_count(pfn_to_page(ZERO_PFN)));
+			   __page_count(pfn_to_page(ZERO_PFN)));
 }
 
 int run_program(const struct program *p, const struct settings *s,

@@ -184,6 +184,21 @@ void __up_write(struct rw_semaphore *s, const char *what, const char *func)
 	sched_wake(s);
 }
 
+/*
+ * downgrade_write(): the writer becomes a reader and waiting readers may
+ * enter (a release event: others can run from here on).
+ */
+void __downgrade_write(struct rw_semaphore *s, const char *what,
+		       const char *func)
+{
+	sched_point(EV_UNLOCK, what, func, s, 0, 0);
+	if (s->count != -1)
+		report_bug(NULL, 0, "%s() in %s(): %s not write-locked", what,
+			   func, s->name);
+	s->count = 1;
+	sched_wake(s);
+}
+
 /* ---- the page lock: PG_locked ---- */
 
 bool __trylock_page(struct page *page, const char *func)

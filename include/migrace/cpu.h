@@ -70,6 +70,8 @@ struct cpu {
 	/* the last user access, for reports */
 	unsigned long last_pfn;
 	bool last_tlb_hit;
+	/* siginfo of the last SIGSEGV: SI_SEGV_MAPERR or SI_SEGV_ACCERR */
+	int si_code;
 };
 
 extern struct cpu cpus[NR_CPUS];

@@ -147,12 +147,14 @@ void __mg_warn(const char *cond, const char *file, int line, const char *func)
 /* ---- errno values the engine returns ---- */
 #define EPERM 1
 #define ENOENT 2
+#define ESRCH 3
 #define EAGAIN 11
 #define ENOMEM 12
 #define EBUSY 16
 #define EEXIST 17
 #define ENODEV 19
 #define EFAULT 14
+#define EACCES 13
 #define EINVAL 22
 #define EACCES 13
 #define ENOSYS 38

@@ -48,7 +48,10 @@ struct mm_struct {
 	int tlb_flush_pending;
 	long rss_anon;
 	struct mmu_notifier_subscriptions *notifier_subscriptions;
-	bool dead;
+	bool dead;		/* exit_mmap() has torn it down */
+	int mm_users;		/* the process and mmget() users */
+	/* try_to_unmap(TTU_BATCH_FLUSH) owes a flush (never set here) */
+	bool tlb_flush_batched;
 	/* fork write-protects under this seqcount: GUP-fast pins back off */
 	unsigned int write_protect_seq;
 	bool has_pinned;	/* MMF_HAS_PINNED: a FOLL_PIN ever happened */
@@ -63,6 +66,8 @@ static inline unsigned long mm_cpumask(struct mm_struct *mm)
 #define mmap_read_unlock(mm) __up_read(&(mm)->mmap_lock, "mmap_read_unlock", __func__)
 #define mmap_write_lock(mm) __down_write(&(mm)->mmap_lock, "mmap_write_lock", __func__)
 #define mmap_write_unlock(mm) __up_write(&(mm)->mmap_lock, "mmap_write_unlock", __func__)
+#define mmap_write_downgrade(mm) \
+	__downgrade_write(&(mm)->mmap_lock, "mmap_write_downgrade", __func__)
 
 static inline bool vma_is_anonymous(struct vm_area_struct *vma)
 {
@@ -168,6 +173,10 @@ static inline void arch_leave_lazy_mmu_mode(void) {}
 #define VM_FAULT_RETRY 0x000400
 #define VM_FAULT_ERROR (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)
 
+/* si_code of a SIGSEGV: no mapping, or a mapping that forbids the access */
+#define SI_SEGV_MAPERR 1
+#define SI_SEGV_ACCERR 2
+
 struct vm_fault {
 	struct vm_area_struct *vma;
 	unsigned long address;
@@ -215,6 +224,7 @@ void tlb_remove_table(struct mmu_gather *tlb, struct pte_table *table);
 void inc_tlb_flush_pending(struct mm_struct *mm);
 void dec_tlb_flush_pending(struct mm_struct *mm);
 bool mm_tlb_flush_nested(struct mm_struct *mm);
+void flush_tlb_batched_pending(struct mm_struct *mm);
 
 void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		      unsigned long addr, unsigned long end);
@@ -241,5 +251,27 @@ long do_madvise(struct mm_struct *mm, unsigned long start, size_t len,
 		int behavior, struct madvise_zapped *zapped);
 struct mm_struct *dup_mm(struct mm_struct *oldmm, int child_id);
 void exit_mmap(struct mm_struct *mm);
+
+/* mm_users (kernel/fork.c): the last mmput() tears the mm down. */
+bool mmget_not_zero(struct mm_struct *mm);
+void mmput(struct mm_struct *mm);
+
+/* mprotect(2) (mm/mprotect.c), with the mmap lock held for write */
+#define PROT_NONE 0x0
+#define PROT_READ 0x1
+#define PROT_WRITE 0x2
+long do_mprotect(struct mm_struct *mm, unsigned long start, size_t len,
+		 unsigned long prot);
+/* mm/mmap.c helpers shared with mm/mprotect.c (mmap lock held for write) */
+int split_vma(struct mm_struct *mm, struct vm_area_struct *vma,
+	      unsigned long addr);
+struct vm_area_struct *vma_merge(struct mm_struct *mm,
+				 struct vm_area_struct *prev,
+				 unsigned long addr, unsigned long end,
+				 unsigned long vm_flags, struct anon_vma *anon_vma,
+				 unsigned long pgoff);
+struct vm_area_struct *find_vma_prev(struct mm_struct *mm, unsigned long addr,
+				     struct vm_area_struct **pprev);
+void vma_set_page_prot(struct vm_area_struct *vma);
 
 #endif

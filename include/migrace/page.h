@@ -114,8 +114,13 @@ static inline bool is_zone_device_page(const struct page *page)
 bool is_device_private_page(const struct page *page);
 bool is_device_coherent_page(const struct page *page);
 
-/* ---- flags: atomic bit operations, each a preemption point ---- */
+/*
+ * ---- flags: atomic bit operations, each a preemption point ----
+ * A test (the kernel's test_bit(), a READ_ONCE of page->flags) is a point
+ * too; __test_page_flag() is the raw read for the harness's own checks.
+ */
 bool __test_page_flag(struct page *page, int bit);
+bool test_page_flag(struct page *page, int bit, const char *func);
 void __set_page_flag(struct page *page, int bit, const char *what,
 		     const char *func);
 void __clear_page_flag(struct page *page, int bit, const char *what,
@@ -124,9 +129,9 @@ bool __test_and_set_page_flag(struct page *page, int bit, const char *what,
 			      const char *func);
 
 #define PAGEFLAG(uname, lname)                                              \
-	static inline bool Page##uname(struct page *p)                      \
+	static inline bool __Page##uname(struct page *p, const char *func)  \
 	{                                                                   \
-		return __test_page_flag(p, PG_##lname);                     \
+		return test_page_flag(p, PG_##lname, func);                 \
 	}                                                                   \
 	static inline void SetPage##uname(struct page *p)                   \
 	{                                                                   \
@@ -137,9 +142,10 @@ bool __test_and_set_page_flag(struct page *page, int bit, const char *what,
 		__clear_page_flag(p, PG_##lname, "ClearPage" #uname,        \
 				  __func__);                                \
 	}                                                                   \
-	static inline bool folio_test_##lname(struct folio *f)              \
+	static inline bool __folio_test_##lname(struct folio *f,           \
+						const char *func)           \
 	{                                                                   \
-		return __test_page_flag(&f->page, PG_##lname);              \
+		return test_page_flag(&f->page, PG_##lname, func);          \
 	}
 
 PAGEFLAG(Referenced, referenced)
@@ -153,6 +159,30 @@ PAGEFLAG(SwapBacked, swapbacked)
 PAGEFLAG(SwapCache, swapcache)
 PAGEFLAG(AnonExclusive, anon_exclusive)
 PAGEFLAG(Buddy, buddy)
+
+/* The tests report their caller, for traces and named schedules. */
+#define PageReferenced(p) __PageReferenced(p, __func__)
+#define PageLocked(p) __PageLocked(p, __func__)
+#define PageUptodate(p) __PageUptodate(p, __func__)
+#define PageDirty(p) __PageDirty(p, __func__)
+#define PageLRU(p) __PageLRU(p, __func__)
+#define PageActive(p) __PageActive(p, __func__)
+#define PageUnevictable(p) __PageUnevictable(p, __func__)
+#define PageSwapBacked(p) __PageSwapBacked(p, __func__)
+#define PageSwapCache(p) __PageSwapCache(p, __func__)
+#define PageAnonExclusive(p) __PageAnonExclusive(p, __func__)
+#define PageBuddy(p) __PageBuddy(p, __func__)
+#define folio_test_referenced(f) __folio_test_referenced(f, __func__)
+#define folio_test_locked(f) __folio_test_locked(f, __func__)
+#define folio_test_uptodate(f) __folio_test_uptodate(f, __func__)
+#define folio_test_dirty(f) __folio_test_dirty(f, __func__)
+#define folio_test_lru(f) __folio_test_lru(f, __func__)
+#define folio_test_active(f) __folio_test_active(f, __func__)
+#define folio_test_unevictable(f) __folio_test_unevictable(f, __func__)
+#define folio_test_swapbacked(f) __folio_test_swapbacked(f, __func__)
+#define folio_test_swapcache(f) __folio_test_swapcache(f, __func__)
+#define folio_test_anon_exclusive(f) __folio_test_anon_exclusive(f, __func__)
+#define folio_test_buddy(f) __folio_test_buddy(f, __func__)
 
 #define __SetPageUptodate(p) SetPageUptodate(p)
 
@@ -218,9 +248,18 @@ static inline bool set_page_dirty(struct page *page)
 	return folio_mark_dirty(page_folio(page));
 }
 
-/* ---- reference counts ---- */
-int page_count(struct page *page);
-int page_mapcount(struct page *page);
+/*
+ * ---- reference counts ----
+ * page_count() and page_mapcount() are the kernel's atomic_read()s: each a
+ * preemption point, so a snapshot of both (migrate_vma_check_page()) can
+ * tear.  The __ versions are the raw reads for the harness's checks.
+ */
+int __page_count(struct page *page);
+int __page_mapcount(struct page *page);
+int page_count_read(struct page *page, const char *what, const char *func);
+int page_mapcount_read(struct page *page, const char *func);
+#define page_count(p) page_count_read(p, "page_count", __func__)
+#define page_mapcount(p) page_mapcount_read(p, __func__)
 void __get_page(struct page *page, const char *func);
 bool __get_page_unless_zero(struct page *page, const char *func);
 void __put_page(struct page *page, const char *func);
@@ -229,7 +268,8 @@ void __put_page(struct page *page, const char *func);
 #define put_page(p) __put_page(p, __func__)
 #define folio_get(f) __get_page(&(f)->page, __func__)
 #define folio_put(f) __put_page(&(f)->page, __func__)
-#define folio_ref_count(f) page_count(&(f)->page)
+#define folio_ref_count(f) page_count_read(&(f)->page, "folio_ref_count", \
+					       __func__)
 void folio_ref_add(struct folio *folio, int nr);
 void folio_put_refs(struct folio *folio, int refs);
 void folio_ref_sub(struct folio *folio, int nr);
@@ -239,15 +279,8 @@ void folio_ref_unfreeze(struct folio *folio, int count);
 bool folio_test_clear_referenced(struct folio *folio);
 bool folio_test_clear_dirty(struct folio *folio);
 
-static inline bool page_mapped(struct page *page)
-{
-	return page_mapcount(page) > 0;
-}
-
-static inline bool folio_mapped(struct folio *folio)
-{
-	return page_mapped(&folio->page);
-}
+#define page_mapped(p) (page_mapcount_read(p, __func__) > 0)
+#define folio_mapped(f) (page_mapcount_read(&(f)->page, __func__) > 0)
 
 /* ---- page lock ---- */
 bool __trylock_page(struct page *page, const char *func);

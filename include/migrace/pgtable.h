@@ -121,6 +121,16 @@ static inline pte_t pte_mkold(pte_t p) { return __pte(p.pte & ~_PAGE_ACCESSED); 
 static inline pte_t pte_mkspecial(pte_t p) { return __pte(p.pte | _PAGE_SPECIAL); }
 static inline bool pte_same(pte_t a, pte_t b) { return a.pte == b.pte; }
 
+/* What pte_modify() keeps: the pfn, accessed/dirty and software bits. */
+#define _PAGE_CHG_MASK (~(u64)((1UL << _PAGE_PFN_SHIFT) - 1) |            \
+			_PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SPECIAL |      \
+			_PAGE_SOFT_DIRTY | _PAGE_UFFD_WP)
+static inline pte_t pte_modify(pte_t pte, pgprot_t newprot)
+{
+	return __pte((pte.pte & _PAGE_CHG_MASK) |
+		     (newprot.pgprot & ~_PAGE_CHG_MASK));
+}
+
 static inline pte_t pfn_pte(unsigned long pfn, pgprot_t prot)
 {
 	return __pte(((u64)pfn << _PAGE_PFN_SHIFT) | prot.pgprot);

@@ -33,6 +33,8 @@ enum op_kind {
 	OP_UNBIND,
 	OP_MOVE_PAGES,
 	OP_COMPACT,
+	OP_MPROTECT,
+	OP_EXIT,
 	NR_OP_KINDS
 };
 
@@ -69,6 +71,7 @@ struct op {
 	 * to system: the kinds it selects (MIGRATE_VMA_SELECT_DEVICE_*).
 	 */
 	u8 mem;
+	u8 prot;	/* mprotect: PROT_READ, or PROT_READ | PROT_WRITE */
 };
 
 #define MEM_PRIVATE	0x1
@@ -87,6 +90,8 @@ static inline u8 op_mem(const struct op *op)
 #define PIN_FAST	0x4
 #define PIN_ALL		0x7
 const char *pin_flag_name(int bit);
+/* mprotect(): "PROT_READ", "PROT_READ|PROT_WRITE"; NULL for others */
+const char *prot_name(int prot);
 
 /* move_pages(): MPOL_MF_MOVE_ALL, move pages mapped more than once too */
 #define MOVE_ALL	0x1
@@ -103,6 +108,7 @@ const char *pin_flag_name(int bit);
 #define OPA_MASKS	0x10	/* optional "decline M", "failcopy M" */
 #define OPA_PINFLAGS	0x20	/* optional "write", "longterm", "fast" */
 #define OPA_SPARE	0x40	/* optional "spare M": M in 0..SPARE_MAX */
+#define OPA_PROT	0x400	/* PROT_READ or PROT_READ|PROT_WRITE */
 #define SPARE_MAX	0xff	/* one bit per entry of an eviction chunk */
 #define OPA_MEM		0x80	/* optional "private", "coherent" (MEM_*) */
 #define OPA_NODE	0x100	/* optional "node N": N < NR_NODES, default 0 */

@@ -52,6 +52,8 @@ static inline bool rwsem_is_locked(const struct rw_semaphore *s)
 void __up_read(struct rw_semaphore *s, const char *what, const char *func);
 void __down_write(struct rw_semaphore *s, const char *what, const char *func);
 void __up_write(struct rw_semaphore *s, const char *what, const char *func);
+void __downgrade_write(struct rw_semaphore *s, const char *what,
+		       const char *func);
 
 /* Sleeping in atomic context (a spinlock held) is a report (oracle 4). */
 void might_sleep_check(const char *what, const char *func);
