@@ -262,6 +262,7 @@ static int cmd_explore(int argc, char **argv)
 	struct settings set;
 	struct progress pr = { 0 };
 	long programs = 0, schedules = 0;
+	u64 typical = 0, typical_sync = 0;
 	double t0 = now_s();
 	char err[512];
 	int ret;
@@ -295,7 +296,13 @@ static int cmd_explore(int argc, char **argv)
 	pr.t0 = t0;
 	pr.next = t0 + (pr.tty ? 1.0 : 10.0);
 	for (;;) {
-		u64 est = 0, est_sync = 0;
+		/*
+		 * PCT spreads its change points over the run length it
+		 * expects.  A program's first schedule has no measurement
+		 * of its own yet: it takes the recent programs' (the lengths
+		 * of random programs are alike), not a fixed guess.
+		 */
+		u64 est = typical, est_sync = typical_sync;
 
 		if ((o.runs && (unsigned long long)schedules >= o.runs) ||
 		    (o.budget && now_s() - t0 >= o.budget))
@@ -365,13 +372,15 @@ static int cmd_explore(int argc, char **argv)
 				free(path);
 				return 1;
 			}
-			if (res.steps > est)
+			if (!k || res.steps > est)
 				est = res.steps;
-			if (res.sync_steps > est_sync)
+			if (!k || res.sync_steps > est_sync)
 				est_sync = res.sync_steps;
 			if (o.runs && (unsigned long long)schedules >= o.runs)
 				break;
 		}
+		typical = (3 * typical + est) / 4;
+		typical_sync = (3 * typical_sync + est_sync) / 4;
 	}
 	progress_show(&pr, &o, programs, schedules, true);
 	printf("explore: no bug found in %ld programs, %ld schedules, %.1f s (seed %llu)\n",
