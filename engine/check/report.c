@@ -3,7 +3,8 @@
  * diagram built from the executed trace.  The diagram keeps the events
  * that touch the memory the bug is about: its page-table entry, the lock
  * protecting it, TLB fills and flushes covering it, user accesses to it,
- * and the program ops around them.
+ * and the program ops around them.  A report without an address keeps
+ * the events, by any CPU, on the objects the reporting CPU touched last.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -130,9 +131,50 @@ static bool pte_of_mm(const void *ptep)
 	return !R.mm || (!kobj_freed(t) && t->mm == R.mm);
 }
 
+/*
+ * A report without an address (a kernel assertion, a use-after-free of a
+ * pgmap or an anon_vma, a lock or liveness report) is about the objects
+ * the reporting CPU was working on: the ones its last events touched.
+ */
+#define NR_INVOLVED 12
+
+static const void *involved[NR_INVOLVED];
+static int ninvolved;
+
+static void find_involved(const struct trace_ev *t, int n)
+{
+	ninvolved = 0;
+	if (R.page)
+		involved[ninvolved++] = R.page;
+	for (int i = n - 1; i >= 0 && ninvolved < NR_INVOLVED; i--) {
+		const struct trace_ev *e = &t[i];
+		int k;
+
+		if (e->cpu != R.cpu || !e->obj || e->kind == EV_OP_BEGIN ||
+		    e->kind == EV_OP_END)
+			continue;
+		for (k = 0; k < ninvolved && involved[k] != e->obj; k++)
+			;
+		if (k == ninvolved)
+			involved[ninvolved++] = e->obj;
+	}
+}
+
+static bool ev_on_involved(const struct trace_ev *e)
+{
+	if (e->kind == EV_OP_BEGIN || e->kind == EV_OP_END)
+		return true;
+	for (int k = 0; k < ninvolved; k++)
+		if (e->obj == involved[k])
+			return true;
+	return false;
+}
+
 static bool ev_relevant(const struct trace_ev *e, unsigned long page,
 			const void *const *ptls, int nptl)
 {
+	if (!page)
+		return ev_on_involved(e);
 	switch (e->kind) {
 	case EV_OP_BEGIN:
 	case EV_OP_END:
@@ -208,8 +250,8 @@ static size_t render_diagram(char *out, size_t len)
 	int ncols = nr_cpus ? nr_cpus : 1;
 
 	if (!R.addr)
-		return 0;
-	for (int i = 0; i < n && nptl < 16; i++) {
+		find_involved(t, n);
+	for (int i = 0; page && i < n && nptl < 16; i++) {
 		const struct trace_ev *e = &t[i];
 
 		if ((e->kind == EV_PTE_WRITE || e->kind == EV_PTE_READ) &&
@@ -229,7 +271,8 @@ static size_t render_diagram(char *out, size_t len)
 	}
 	/* Keep the last events that matter; start at an op boundary. */
 	first = n;
-	for (int i = n - 1, kept = 0; i >= 0 && kept < MAX_LINES / 2; i--)
+	for (int i = n - 1, kept = 0;
+	     i >= 0 && kept < (page ? MAX_LINES / 2 : MAX_LINES / 4); i--)
 		if (ev_relevant(&t[i], page, ptls, nptl)) {
 			first = i;
 			kept++;
@@ -253,7 +296,8 @@ static size_t render_diagram(char *out, size_t len)
 		if (e->kind != EV_OP_BEGIN && e->kind != EV_OP_END &&
 		    e->kind != EV_USER && e->func &&
 		    last_func[e->cpu] != e->func &&
-		    strcmp(e->func, "hw walker") && strcmp(e->func, "user")) {
+		    strcmp(e->func, "hw walker") && strcmp(e->func, "user") &&
+		    strcmp(e->func, e->what)) {
 			lines[nl].cpu = e->cpu;
 			snprintf(lines[nl].text, sizeof(lines[nl].text),
 				 "  %s()", e->func);
@@ -296,9 +340,8 @@ void report_finish(struct run_result *res, const char *repro_hint)
 	off += snprintf(res->report + off, len - off, "BUG: migrace: %s\n",
 			R.title);
 	off += snprintf(res->report + off, len - off, "%s", R.details);
-	if (R.mm || R.addr)
-		off += snprintf(res->report + off, len - off,
-				"reported on CPU %d\n", R.cpu);
+	off += snprintf(res->report + off, len - off, "reported on CPU %d\n",
+			R.cpu);
 	off += snprintf(res->report + off, len - off, "\n");
 	off += render_diagram(res->report + off, len - off);
 	if (repro_hint)
