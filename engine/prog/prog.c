@@ -418,6 +418,7 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 				 total > enabled[OP_EXIT]);
 			gen_op(&p->ops[c][i], k, r, ncpus, &g);
 		}
+		check_last_store(p, c, nops, r);
 		/*
 		 * Nothing a CPU does in a process after that process exits
 		 * runs: an exit goes last on its CPU, so its ops stay live
@@ -432,6 +433,5 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 			p->ops[c][p->nops[c] - 1] = t;
 			break;
 		}
-		check_last_store(p, c, nops, r);
 	}
 }
