@@ -53,6 +53,19 @@ static struct {
 	u64 clock;
 } O;
 
+/*
+ * The slots in use: one per CPU, and the device's (DEV_SLOT), which
+ * device_write stores into.  An op over [slot_lo, slot_hi] covers the
+ * used slots in that range: [0, DEV_SLOT] is the whole page.
+ */
+static bool slot_used(int s)
+{
+	return s < O.slots || s == DEV_SLOT;
+}
+
+#define for_each_slot(s, lo, hi) \
+	for (int s = (lo); s <= (hi); s++) if (slot_used(s))
+
 static u64 now(void)
 {
 	/* Scheduler steps order events; the clock breaks ties. */
@@ -108,9 +121,10 @@ void oracle_reset(int region_pages, int nslots, bool mapped, bool populate)
 	for (int p = 0; p < ORACLE_PROCS; p++) {
 		O.forking[p] = 0;
 		for (int pg = 0; pg < region_pages; pg++)
-			for (int s = 0; s < nslots; s++) {
+			for_each_slot(s, 0, DEV_SLOT) {
 				u64 v = !mapped ? VAL_UNMAPPED :
-					populate ? oracle_initial_value(p, pg, s) : 0;
+					populate && s != DEV_SLOT ?
+					oracle_initial_value(p, pg, s) : 0;
 
 				if (p > 0)
 					v = VAL_UNMAPPED;	/* no process yet */
@@ -142,11 +156,11 @@ static int op_begin(int proc, int page, int npages, int slot_lo,
 		O.ops[op].maybe = maybe;
 
 	/* An op over the whole page replaces what MADV_FREE may do. */
-	if (!maybe && slot_lo == 0 && slot_hi == O.slots - 1)
+	if (!maybe && slot_lo == 0 && slot_hi == DEV_SLOT)
 		for (int pg = page; pg < page + npages && pg < O.pages; pg++)
 			lazyfree_end(proc, pg);
 	for (int pg = page; pg < page + npages && pg < O.pages; pg++)
-		for (int s = slot_lo; s <= slot_hi; s++) {
+		for_each_slot(s, slot_lo, slot_hi) {
 			reg_add(&O.regs[proc][pg][s], op);
 			/*
 			 * The child of a fork in progress gets the parent's
@@ -209,7 +223,7 @@ void oracle_op_end(int handle, bool happened)
 				O.lazyfree[p][pg] = 0;
 	for (int p = 0; p < ORACLE_PROCS; p++)
 		for (int pg = 0; pg < O.pages; pg++)
-			for (int s = 0; s < O.slots; s++) {
+			for_each_slot(s, 0, DEV_SLOT) {
 				struct reg *r = &O.regs[p][pg][s];
 
 				for (int i = 0; i < r->n; i++)
@@ -291,7 +305,7 @@ int oracle_lazyfree_begin(int proc, int page, const char *what)
 	if (page >= O.pages)
 		return -1;
 	lazyfree_end(proc, page);
-	op = oracle_maybe_begin(proc, page, 1, 0, O.slots - 1, 0, what);
+	op = oracle_maybe_begin(proc, page, 1, 0, DEV_SLOT, 0, what);
 	O.lazyfree_ret[proc][page] = 0;
 	if (op >= 0)
 		O.lazyfree[proc][page] = op + 1;
@@ -320,7 +334,7 @@ void oracle_fork_begin(int parent, int child)
 
 	O.forking[parent] |= 1u << child;
 	for (int pg = 0; pg < O.pages; pg++)
-		for (int s = 0; s < O.slots; s++) {
+		for_each_slot(s, 0, DEV_SLOT) {
 			struct reg *src = &O.regs[parent][pg][s];
 			struct reg *dst = &O.regs[child][pg][s];
 
@@ -347,7 +361,7 @@ void oracle_fork_end(int parent, int child)
 	O.forking[parent] &= ~(1u << child);
 	/* What was still in flight when fork returned ends there, for the child. */
 	for (int pg = 0; pg < O.pages; pg++)
-		for (int s = 0; s < O.slots; s++) {
+		for_each_slot(s, 0, DEV_SLOT) {
 			struct reg *r = &O.regs[child][pg][s];
 
 			for (int i = 0; i < r->n; i++) {

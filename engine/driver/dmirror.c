@@ -23,6 +23,7 @@
 #include <migrace/gup.h>
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
+#include <migrace/rmap.h>
 
 #define MIGRATE_CHUNK 8
 
@@ -60,6 +61,14 @@ static bool dmirror_interval_invalidate(struct mmu_interval_notifier *mni,
 	 * the invalidation is handled as part of the migration process.
 	 */
 	if (range->event == MMU_NOTIFY_MIGRATE &&
+	    range->owner == dmirror->mdevice)
+		return true;
+	/*
+	 * Nor its own requests for exclusive access (test_hmm passes no
+	 * owner; nouveau passes its device, as this driver does, so that
+	 * its sequence check below does not fail on its own invalidation).
+	 */
+	if (range->event == MMU_NOTIFY_EXCLUSIVE &&
 	    range->owner == dmirror->mdevice)
 		return true;
 
@@ -307,8 +316,8 @@ static void dmirror_migrate_finalize_and_map(struct migrate_vma *args,
 		if (!dpage || !(*src & MIGRATE_PFN_MIGRATE))
 			continue;
 		dmirror->pt[dpt_index(addr)] =
-			(page_to_pfn(dpage) << 1) |
-			((*dst & MIGRATE_PFN_WRITE) ? DPT_WRITE : 0);
+			dpt_entry(page_to_pfn(dpage),
+				  (*dst & MIGRATE_PFN_WRITE) ? DPT_WRITE : 0);
 	}
 out:
 	mutex_unlock(&dmirror->mutex);
@@ -496,6 +505,111 @@ static int dmirror_devmem_fault(struct vm_fault *vmf)
 	return 0;
 }
 
+/*TEMP-HMM*/
+int dmirror_device_access(struct dmirror *dmirror, unsigned long addr, struct dmirror_access *a) { (void)dmirror; (void)addr; (void)a; return -ENODEV; }
+
+/* ---- device-exclusive access ---- */
+
+#define EXCLUSIVE_RETRIES 16
+
+/*
+ * Map the pages made exclusive into the device page table as atomic
+ * entries, unless an invalidation ran since @seq: then nothing (the
+ * caller retries).  The number of pages mapped, or -EAGAIN.
+ */
+static long dmirror_atomic_map(unsigned long start, unsigned long end,
+			       struct page **pages, struct dmirror *dmirror,
+			       unsigned long seq)
+{
+	unsigned long addr, mapped = 0;
+	int i;
+
+	/* Map the migrated pages into the device's page tables. */
+	mutex_lock(&dmirror->mutex);
+	if (mmu_interval_read_retry(&dmirror->notifier, seq)) {
+		mutex_unlock(&dmirror->mutex);
+		return -EAGAIN;
+	}
+	for (i = 0, addr = start; addr < end; addr += PAGE_SIZE, i++) {
+		if (!pages[i])
+			continue;
+		dmirror->pt[dpt_index(addr)] =
+			dpt_entry(page_to_pfn(pages[i]), DPT_WRITE | DPT_ATOMIC);
+		mapped++;
+	}
+	mutex_unlock(&dmirror->mutex);
+	return mapped;
+}
+
+long dmirror_exclusive(struct dmirror *dmirror, unsigned long start,
+		       unsigned long npages)
+{
+	struct page *pages[MIGRATE_CHUNK];
+	unsigned long end = start + (npages << PAGE_SHIFT), addr, next;
+	struct mm_struct *mm = dmirror->mm;
+	long ret = 0;
+
+	/* Since the mm is for the mirrored process, get a reference first. */
+	if (!mmget_not_zero(mm))
+		return -EINVAL;
+
+	mmap_read_lock(mm);
+	for (addr = start; addr < end; addr = next) {
+		long mapped = 0;
+		int tries = 0;
+
+		next = min(end, addr + (MIGRATE_CHUNK << PAGE_SHIFT));
+		for (;;) {
+			unsigned long seq;
+
+			/*
+			 * A retry: fault the range in for write first.  GUP
+			 * in make_device_exclusive_range() would fault on the
+			 * entries the last try made, and the restore's
+			 * invalidation (no owner) would fail the check again.
+			 */
+			if (tries) {
+				ret = __get_user_pages_locked(mm, addr,
+						(next - addr) >> PAGE_SHIFT,
+						FOLL_WRITE, pages);
+				for (long i = 0; i < ret; i++)
+					put_page(pages[i]);
+			}
+			seq = mmu_interval_read_begin(&dmirror->notifier);
+			ret = make_device_exclusive_range(mm, addr, next, pages,
+							  dmirror->mdevice);
+			/*
+			 * Do dmirror_atomic_map() iff all pages are marked
+			 * for exclusive access to avoid accessing
+			 * uninitialized fields of pages.
+			 */
+			mapped = 0;
+			if (ret == (long)((next - addr) >> PAGE_SHIFT))
+				mapped = dmirror_atomic_map(addr, next, pages,
+							    dmirror, seq);
+			for (long i = 0; i < ret; i++) {
+				if (pages[i]) {
+					unlock_page(pages[i]);
+					put_page(pages[i]);
+				}
+			}
+			/* Invalidated before the entries went in: again. */
+			if (mapped != -EAGAIN || ++tries == EXCLUSIVE_RETRIES)
+				break;
+			sched_yield_point("exclusive retry", __func__);
+		}
+		if (ret < 0)
+			break;
+		ret = 0;
+		if (mapped < 0 || addr + ((unsigned long)mapped << PAGE_SHIFT) < next) {
+			ret = -EBUSY;
+			break;
+		}
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return ret;
+}
 
 /* ---- release: evict the device memory, then memunmap_pages() ---- */
 

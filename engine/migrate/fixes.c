@@ -42,6 +42,9 @@ const struct fix_info fix_table[NR_FIXES] = {
 	[FIX_MIGRATE_ANON_VMA_RCU] = {
 		FIX_MIGRATE_ANON_VMA_RCU, "migrate-anon-vma-rcu", "(2.6.2x)",
 		"classic migrate.c: keep the anon_vma alive while a page is unmapped for migration" },
+	[FIX_EXCLUSIVE_FAULT_REF] = {
+		FIX_EXCLUSIVE_FAULT_REF, "exclusive-fault-ref", "2023-03-30",
+		"mm: take a page reference when removing device exclusive entries" },
 };
 
 unsigned long fixes_reverted;
