@@ -533,9 +533,12 @@ static long dmirror_atomic_map(unsigned long start, unsigned long end,
 	for (i = 0, addr = start; addr < end; addr += PAGE_SIZE, i++) {
 		if (!pages[i])
 			continue;
+		mapped++;
+		/* Its own memory: the device reaches it without atomics. */
+		if (is_zone_device_page(pages[i]))
+			continue;
 		dmirror->pt[dpt_index(addr)] =
 			dpt_entry(page_to_pfn(pages[i]), DPT_WRITE | DPT_ATOMIC);
-		mapped++;
 	}
 	mutex_unlock(&dmirror->mutex);
 	return mapped;
@@ -592,6 +595,22 @@ long dmirror_exclusive(struct dmirror *dmirror, unsigned long start,
 					unlock_page(pages[i]);
 					put_page(pages[i]);
 				}
+			}
+			/*
+			 * A device-coherent page of its own is not kept
+			 * exclusive: the entry would hold the page (and unbind)
+			 * until the CPU touched it again.  Fault it back.
+			 */
+			for (long i = 0; i < ret; i++) {
+				unsigned long a = addr + (i << PAGE_SHIFT);
+				struct page *page;
+
+				if (!pages[i] || !is_zone_device_page(pages[i]))
+					continue;
+				if (__get_user_pages_locked(mm, a, 1,
+							    FOLL_WRITE,
+							    &page) == 1)
+					put_page(page);
 			}
 			/* Invalidated before the entries went in: again. */
 			if (mapped != -EAGAIN || ++tries == EXCLUSIVE_RETRIES)
