@@ -160,6 +160,13 @@ TEST(fork_restores_before_copying)
 	ASSERT_EQ(dpt_of(&dmirror, A0), 0);
 	ASSERT_EQ(load(child, A0, 0, &v), 0);
 	ASSERT_EQ(v, 0xa0);
+	/* hmm-tests' exclusive_cow: writes after the fork copy on write. */
+	ASSERT_EQ(store(mm, A0, 0, 0xa0 + 1), 0);
+	ASSERT_TRUE(page_at(mm, A0) != page_at(child, A0));
+	ASSERT_EQ(load(mm, A0, 0, &v), 0);
+	ASSERT_EQ(v, 0xa1);
+	ASSERT_EQ(load(child, A0, 0, &v), 0);
+	ASSERT_EQ(v, 0xa0);
 }
 
 TEST(fork_fails_while_the_page_is_locked)
