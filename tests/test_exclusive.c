@@ -279,4 +279,41 @@ TEST(racing_invalidation_makes_the_driver_retry)
 		    retry);
 }
 
+/*
+ * test_hmm's own order (lib/test_hmm.c dmirror_exclusive(): no owner, no
+ * notifier sequence check, the pages locked while it maps them): a zap
+ * that runs between make_device_exclusive_range() and
+ * dmirror_atomic_map() (MADV_DONTNEED, under the mmap read lock the
+ * driver also holds, takes no page lock) leaves the device mapping
+ * atomic a page the CPU no longer maps, and that is freed once the
+ * driver drops its reference.  docs/findings.md.
+ */
+TEST(test_hmm_order_maps_a_zapped_page)
+{
+	struct mm_struct *mm = boot_mirrored();
+	struct page *pages[1], *p0;
+	unsigned long idx = (A0 - TASK_UNMAPPED_BASE) >> PAGE_SHIFT;
+
+	ASSERT_TRUE(mm != NULL);
+	p0 = page_at(mm, A0);
+	mmap_read_lock(mm);
+	ASSERT_EQ(make_device_exclusive_range(mm, A0, A0 + PAGE_SIZE, pages,
+					      NULL), 1);
+	ASSERT_TRUE(pages[0] == p0);
+	/* Another thread: madvise(MADV_DONTNEED) zaps the entry. */
+	ASSERT_EQ(do_madvise(mm, A0, PAGE_SIZE, MADV_DONTNEED, NULL), 0);
+	ASSERT_TRUE(pte_none(pte_now(mm, A0)));
+	/* dmirror_atomic_map() as test_hmm has it: no sequence check. */
+	dmirror.pt[idx] = dpt_entry(page_to_pfn(pages[0]),
+				    DPT_WRITE | DPT_ATOMIC);
+	unlock_page(pages[0]);
+	put_page(pages[0]);
+	mmap_read_unlock(mm);
+	lru_add_drain();
+	/* The device maps atomic a freed page. */
+	ASSERT_EQ(dpt_pfn(dmirror.pt[idx]), page_to_pfn(p0));
+	ASSERT_TRUE(PageBuddy(p0));
+	dmirror.pt[idx] = 0;
+}
+
 TEST_MAIN()
