@@ -32,6 +32,7 @@ struct oop {
 	u64 start, end;	/* end == 0: in progress */
 	bool withdrawn;
 	bool maybe;	/* may not happen: overwrites nothing */
+	bool remap;	/* over the whole page: MADV_DONTNEED, munmap, mmap */
 	int orig;	/* fork copy: the parent's op, or -1 */
 	const char *what;	/* the program op, for the report title */
 };
@@ -89,6 +90,7 @@ static int new_op(u64 value, u64 start, u64 end, int orig, const char *what)
 	o->end = end;
 	o->withdrawn = false;
 	o->maybe = false;
+	o->remap = false;
 	o->orig = orig;
 	o->what = what;
 	return O.nops++;
@@ -152,8 +154,11 @@ static int op_begin(int proc, int page, int npages, int slot_lo,
 	u64 t = now();
 	int op = new_op(value, t, 0, -1, what);
 
-	if (op >= 0)
+	if (op >= 0) {
 		O.ops[op].maybe = maybe;
+		O.ops[op].remap = !maybe && slot_lo == 0 &&
+				  slot_hi == DEV_SLOT;
+	}
 
 	/* An op over the whole page replaces what MADV_FREE may do. */
 	if (!maybe && slot_lo == 0 && slot_hi == DEV_SLOT)
@@ -171,8 +176,11 @@ static int op_begin(int proc, int page, int npages, int slot_lo,
 				if (O.forking[proc] & (1u << child)) {
 					int c = new_op(value, t, 0, op, what);
 
-					if (c >= 0)
+					if (c >= 0) {
 						O.ops[c].maybe = maybe;
+						O.ops[c].remap = op >= 0 &&
+							O.ops[op].remap;
+					}
 					reg_add(&O.regs[child][pg][s], c);
 				}
 		}
@@ -186,9 +194,30 @@ int oracle_op_begin(int proc, int page, int npages, int slot_lo, int slot_hi,
 			false);
 }
 
+/*
+ * A zap in progress (MADV_DONTNEED, munmap): until it returns, an agent
+ * whose TLB still holds the old translation reads the old page while one
+ * that faulted (the device through hmm_range_fault() after the notifier's
+ * end, a CPU whose TLB had no entry) stores into the new one, as Linux
+ * flushes the TLBs in tlb_finish_mmu(), after
+ * mmu_notifier_invalidate_range_end().  Such a store does not overwrite
+ * the values before it until the zap ends, which then prunes them.
+ */
+static bool reg_remap_in_progress(const struct reg *r, int op)
+{
+	for (int i = 0; i < r->n; i++) {
+		const struct oop *o = &O.ops[r->cand[i]];
+
+		if (r->cand[i] != op && o->remap && !o->end)
+			return true;
+	}
+	return false;
+}
+
 static void reg_prune(struct reg *r, int op)
 {
 	const struct oop *b = &O.ops[op];
+	bool keep = !b->remap && reg_remap_in_progress(r, op);
 	int j = 0;
 
 	for (int i = 0; i < r->n; i++) {
@@ -199,7 +228,7 @@ static void reg_prune(struct reg *r, int op)
 		 * withdrawn b never happened and overwrites nothing.
 		 */
 		if (r->cand[i] != op && !b->withdrawn && !b->maybe &&
-		    a->end && a->end < b->start)
+		    !keep && a->end && a->end < b->start)
 			continue;
 		if (r->cand[i] == op && b->withdrawn)
 			continue;
@@ -346,8 +375,10 @@ void oracle_fork_begin(int parent, int child)
 				int c = new_op(o->value, o->start, o->end,
 					       src->cand[i], o->what);
 
-				if (c >= 0)
+				if (c >= 0) {
 					O.ops[c].maybe = o->maybe;
+					O.ops[c].remap = o->remap;
+				}
 				reg_add(dst, c);
 			}
 		}

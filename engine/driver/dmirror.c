@@ -16,6 +16,10 @@
  * program's choice.  Unbind releases the device as test_hmm's remove
  * does: evict every device page with migrate_device_range(), then
  * memunmap_pages(); the device is gone for the rest of the program.
+ *
+ * Fix switches here: device-private-fault-ref (dmirror_devmem_fault());
+ * dmirror-write-own-private (dmirror_do_fault(), proposed: test_hmm WARNs
+ * when a device write meets a read-only device-private page of its own).
  */
 #include <migrace/check.h>
 #include <migrace/dmirror.h>
@@ -557,6 +561,17 @@ static int dmirror_do_fault(struct dmirror *dmirror, struct hmm_range *range)
 		entry = dpt_entry(hmm_pfn_to_pfn(*pfns), 0);
 		if (*pfns & HMM_PFN_WRITE)
 			entry |= DPT_WRITE;
+		/*
+		 * hmm_range_fault() does not fault the caller's own
+		 * device-private pages, even for HMM_PFN_REQ_WRITE: a
+		 * read-only one (after fork, mprotect) comes back read-only.
+		 * test_hmm WARNs; the fix migrates it back to system memory
+		 * (dmirror_device_access()), where the write fault can COW.
+		 */
+		else if (fix_enabled(FIX_DMIRROR_WRITE_OWN_PRIVATE) &&
+			 (range->default_flags & HMM_PFN_REQ_WRITE) &&
+			 is_device_private_page(hmm_pfn_to_page(*pfns)))
+			return -EACCES;
 		else if (WARN_ON(range->default_flags & HMM_PFN_WRITE))
 			return -EFAULT;
 		dmirror->pt[dpt_index(addr)] = entry;
@@ -843,6 +858,11 @@ int dmirror_device_access(struct dmirror *dmirror, unsigned long addr,
 			break;
 
 		ret = dmirror_fault(dmirror, addr, addr + PAGE_SIZE, a->write);
+		/* A read-only device page of its own: bring it back first. */
+		if (ret == -EACCES)
+			ret = dmirror_migrate_to_system(dmirror, addr, 1,
+							DMIRROR_MEM_PRIVATE,
+							0, 0);
 		if (ret)
 			break;
 		/* Invalidated again before the access: fault again. */
