@@ -259,8 +259,8 @@ static const int weights[NR_OP_KINDS] = {
 	[OP_UNBIND] = 1,
 	[OP_MOVE_PAGES] = 2, [OP_COMPACT] = 1,
 	[OP_MPROTECT] = 1, [OP_EXIT] = 1,
-	[OP_DEVICE_EXCLUSIVE] = 2, [OP_DEVICE_READ] = 2,
-	[OP_DEVICE_WRITE] = 2,
+	[OP_DEVICE_EXCLUSIVE] = 1, [OP_DEVICE_READ] = 1,
+	[OP_DEVICE_WRITE] = 1,
 };
 
 /* What the ops of one CPU's list share while it is drawn. */
