@@ -27,7 +27,9 @@ void report_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void oracle_reset(int region_pages, int nslots, bool mapped, bool populate);
 /*
- * An operation that stores @value into the slots [slot_lo, slot_hi] of the
+ * An operation that stores @value into the slots [slot_lo, slot_hi] (the
+ * CPUs' slots 0..nslots-1 and the device's DEV_SLOT in it; [0, DEV_SLOT]
+ * is the whole page) of the
  * pages [page, page + npages) of process @proc.  Returns a handle for
  * oracle_op_end(); @happened false withdraws the value (a write that
  * faulted with SIGSEGV stored nothing).
