@@ -743,6 +743,7 @@ out:
 	res->trace_hash = sched_hash();
 	res->steps = sched_steps();
 	res->sync_steps = sched_sync_steps();
+	res->preemptions = sched_preemptions();
 	sched_end();
 	return res->bug;
 }
