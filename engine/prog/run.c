@@ -108,9 +108,11 @@ static void check_return_to_user(const char *op)
 {
 	struct cpu *c = current_cpu;
 
-	if (c->locks_held)
+	if (c->locks_held) {
+		report_held_locks();
 		report_bug(NULL, 0, "lock held on return to user space after %s",
 			   op);
+	}
 	if (c->notifier_ranges)
 		report_bug(NULL, 0,
 			   "mmu_notifier_invalidate_range_start() without its end on return to user space after %s",
@@ -610,9 +612,11 @@ static void setup(const struct program *p)
 static void check_end_state(void)
 {
 	for (unsigned long pfn = 0; pfn < MAX_PFN; pfn++)
-		if (__test_page_flag(pfn_to_page(pfn), PG_locked))
+		if (__test_page_flag(pfn_to_page(pfn), PG_locked)) {
+			report_page(pfn_to_page(pfn));
 			report_bug(NULL, 0, "pfn %lu left locked after every CPU returned",
 				   pfn);
+		}
 	for (int i = 0; i < M.nprocs; i++) {
 		struct mm_struct *mm = M.mms[i];
 
@@ -652,6 +656,8 @@ static void check_end_state(void)
 static void check_pgmap_balanced(const struct dev_pagemap *pgmap)
 {
 	if (pgmap->ref != (pgmap->dead ? 0 : 1))
+		report_obj(pgmap, RO_PGMAP);
+	if (pgmap->ref != (pgmap->dead ? 0 : 1))
 		report_bug(NULL, 0,
 			   "dev_pagemap references unbalanced: %d after every process exited (expected %d)",
 			   pgmap->ref, pgmap->dead ? 0 : 1);
@@ -665,6 +671,8 @@ static void teardown_and_check_leaks(void)
 		/* the processes still alive exit now */
 		if (!M.exited[i])
 			mmput(M.mms[i]);
+		if (!M.mms[i]->dead)
+			report_obj(M.mms[i], RO_MM);
 		if (!M.mms[i]->dead)
 			report_bug(NULL, 0,
 				   "process %d: mm_users %d after every CPU returned, the mm was never torn down",
@@ -684,6 +692,9 @@ static void teardown_and_check_leaks(void)
 	for (unsigned long pfn = 1; pfn < MAX_PFN; pfn++) {
 		struct page *page = pfn_to_page(pfn);
 
+		if (!__test_page_flag(page, PG_buddy) ||
+		    __page_count(page) != 0)
+			report_page(page);
 		if (!__test_page_flag(page, PG_buddy))
 			report_bug(NULL, 0,
 				   "pfn %lu leaked: refcount %d mapcount %d after every process exited",
@@ -698,6 +709,8 @@ static void teardown_and_check_leaks(void)
 	 */
 	check_pgmap_balanced(&M.mdevice.pagemap);
 	check_pgmap_balanced(&M.mdevice.cpagemap);
+	if (__page_count(pfn_to_page(ZERO_PFN)) != 1)
+		report_page(pfn_to_page(ZERO_PFN));
 	if (__page_count(pfn_to_page(ZERO_PFN)) != 1)
 		report_bug(NULL, 0, "zero page refcount %d, expected 1",
 			   __page_count(pfn_to_page(ZERO_PFN)));

@@ -302,9 +302,11 @@ static void deadlock(void)
 	for (int c = 0; c < S.ncpus; c++) {
 		struct vcpu *v = &S.v[c];
 
-		if (v->state == VCPU_BLOCKED)
+		if (v->state == VCPU_BLOCKED) {
 			report_detail("CPU %d blocked in %s() on %s", c,
 				      v->wait_func, v->wait_what);
+			report_object(v->wait_obj, 1, RO_LOCK);
+		}
 	}
 	report_bug(NULL, 0, "deadlock: every live CPU is blocked");
 }
