@@ -370,6 +370,34 @@ static bool drop_setup(struct mctx *m, struct state *cur)
 	return changed;
 }
 
+/*
+ * Fewer reverted fixes: a find made with several reverted names the ones
+ * it needs.  (A regression reverts one fix, which it needs.)
+ */
+static bool drop_reverts(struct mctx *m, struct state *cur)
+{
+	static struct schedule cs;
+	bool changed = false;
+
+	for (int f = 0; f < NR_FIXES; f++) {
+		unsigned long old = m->set.reverted;
+
+		if (!(old & (1UL << f)) || !(old & ~(1UL << f)))
+			continue;
+		m->set.reverted = old & ~(1UL << f);
+		cs = cur->sched;
+		if (try_program(m, cur, &cur->prog, &cs, 0x500 + (u64)f)) {
+			changed = true;
+			if (m->verbose)
+				fprintf(stderr, "minimize: %s need not be reverted\n",
+					fix_table[f].name);
+		} else {
+			m->set.reverted = old;
+		}
+	}
+	return changed;
+}
+
 /* Simpler arguments: one page, no driver choices, fewer flags. */
 static bool simplify_args(struct mctx *m, struct state *cur)
 {
@@ -517,9 +545,12 @@ static void shrink_schedule(struct mctx *m, struct state *cur)
 }
 
 static void describe(char *buf, size_t len, const struct program *p, u64 pre,
-		     int nseg)
+		     int nseg, unsigned long reverted)
 {
-	snprintf(buf, len, "%d op%s on %d CPU%s, setup%s%s%s%s%s, %llu preemption%s, %d schedule segment%s",
+	int nfix = __builtin_popcountl(reverted);
+
+	snprintf(buf, len, "%d reverted fix%s, %d op%s on %d CPU%s, setup%s%s%s%s%s, %llu preemption%s, %d schedule segment%s",
+		 nfix, nfix == 1 ? "" : "es",
 		 nr_ops(p), nr_ops(p) == 1 ? "" : "s", p->ncpus,
 		 p->ncpus == 1 ? "" : "s", p->populate ? " populate" : "",
 		 p->forked ? " fork" : "", p->warm ? " warm" : "",
@@ -603,7 +634,7 @@ int minimize_run(const struct cli_opts *o, const char *cmdline, char *err,
 	static struct state cur;
 	struct mctx m = { 0 };
 	const char *name = strcmp(o->file, "-") ? o->file : "<stdin>";
-	char *text = NULL, from[200], to[200];
+	char *text = NULL, from[256], to[256];
 	size_t len;
 	double t0 = now_s();
 	int e;
@@ -650,11 +681,13 @@ int minimize_run(const struct cli_opts *o, const char *cmdline, char *err,
 	}
 	cur.prog = in.prog;
 	cur.sched = in.sched;
-	describe(from, sizeof(from), &cur.prog, cur.pre, cur.sched.nseg);
+	describe(from, sizeof(from), &cur.prog, cur.pre, cur.sched.nseg,
+		 in.settings.reverted);
 
 	for (int round = 0; round < 3 && !out_of_time(&m); round++) {
 		bool changed = false;
 
+		changed |= drop_reverts(&m, &cur);
 		changed |= drop_cpus(&m, &cur);
 		changed |= drop_ops(&m, &cur);
 		changed |= drop_setup(&m, &cur);
@@ -684,7 +717,8 @@ int minimize_run(const struct cli_opts *o, const char *cmdline, char *err,
 	snprintf(out.title, sizeof(out.title), "%s", res.title);
 	out.trace_hash = res.trace_hash;
 	out.has_hash = true;
-	describe(to, sizeof(to), &cur.prog, cur.pre, cur.sched.nseg);
+	describe(to, sizeof(to), &cur.prog, cur.pre, cur.sched.nseg,
+		 m.set.reverted);
 	e = write_out(o->out, text, cmdline, from, to, &out);
 	free(text);
 	if (e) {

@@ -340,7 +340,7 @@ static void find_objects(const struct trace_ev *t, int n)
 			}
 		}
 		for (int k = 0; k < nheld; k++)
-			add_object(held[k], 1, RO_LOCK);
+			add_object(held[k], 1, RO_HELD);
 	}
 }
 
@@ -381,10 +381,10 @@ static bool ev_relevant(const struct trace_ev *e, unsigned long page,
 {
 	if (e->kind == EV_OP_BEGIN || e->kind == EV_OP_END)
 		return true;
-	if (page && ev_on_address(e, page, ptls, nptl))
-		return true;
 	if (page_read(e))
 		return false;
+	if (page && ev_on_address(e, page, ptls, nptl))
+		return true;
 	if (R.nobj)
 		return ev_on_object(e);
 	return !page && ev_on_involved(e);
@@ -495,8 +495,8 @@ static size_t render_diagram(char *out, size_t len)
 	/* Keep the last events that matter; start at an op boundary. */
 	first = n;
 	for (int i = n - 1, kept = 0;
-	     i >= 0 && kept < (page ? MAX_LINES / 2 :
-			       R.nobj ? MAX_LINES / 3 : MAX_LINES / 4); i--)
+	     i >= 0 && kept < (R.nobj ? MAX_LINES / 3 :
+			       page ? MAX_LINES / 2 : MAX_LINES / 4); i--)
 		if (ev_relevant(&t[i], page, ptls, nptl)) {
 			first = i;
 			kept++;
@@ -562,7 +562,10 @@ static size_t describe_objects(char *out, size_t len)
 
 	for (int k = 0; k < R.nobj && off < len; k++) {
 		const void *p = R.obj[k].p;
-		const char *freed = kobj_freed(p) ? " (freed)" : "";
+		enum report_kind kind = R.obj[k].kind;
+		/* only these are slab objects (kobj_freed() reads a header) */
+		const char *freed = (kind == RO_ANON_VMA || kind == RO_OBJECT) &&
+				    kobj_freed(p) ? " (freed)" : "";
 
 		switch (R.obj[k].kind) {
 		case RO_PAGE: {
@@ -606,10 +609,14 @@ static size_t describe_objects(char *out, size_t len)
 					((const struct rw_semaphore *)p)->name,
 					((const struct rw_semaphore *)p)->count);
 			break;
+		case RO_HELD:
+			off += snprintf(out + off, len - off,
+					"lock: still held by CPU %d (taken in the events below)\n",
+					R.cpu);
+			break;
 		case RO_LOCK:
 			off += snprintf(out + off, len - off,
-					"lock: held by CPU %d since the events below\n",
-					R.cpu);
+					"lock: its events are below\n");
 			break;
 		case RO_PGMAP: {
 			const struct dev_pagemap *pgmap = p;
@@ -638,8 +645,8 @@ static size_t describe_objects(char *out, size_t len)
 			break;
 		}
 		case RO_MM:
-			off += snprintf(out + off, len - off, "mm: process %d%s\n",
-					((const struct mm_struct *)p)->id, freed);
+			off += snprintf(out + off, len - off, "mm: process %d\n",
+					((const struct mm_struct *)p)->id);
 			break;
 		default:
 			off += snprintf(out + off, len - off, "object%s\n", freed);

@@ -33,6 +33,7 @@ enum report_kind {
 	RO_RANGE,	/* struct mmu_interval_notifier */
 	RO_MM,		/* struct mm_struct */
 	RO_OBJECT,	/* anything else: the events on its bytes */
+	RO_HELD,	/* report.c: a lock the reporting CPU still holds */
 };
 #define NR_REPORT_OBJS 8
 void report_object(const void *obj, size_t size, enum report_kind kind);
