@@ -11,6 +11,7 @@
  * CPU touched last.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -390,6 +391,13 @@ static bool ev_relevant(const struct trace_ev *e, unsigned long page,
 	return !page && ev_on_involved(e);
 }
 
+/* A lock's name, unless its memory was freed (poisoned with 0x6b). */
+static const char *lock_name(const char *name)
+{
+	return name && (uintptr_t)name != (uintptr_t)0x6b6b6b6b6b6b6b6bULL ?
+	       name : "(freed lock)";
+}
+
 /* A lock the report names, by its name ("ptl", "mmap_lock", ...). */
 static const char *object_name(const void *obj)
 {
@@ -397,9 +405,9 @@ static const char *object_name(const void *obj)
 		if (R.obj[k].p != obj)
 			continue;
 		if (R.obj[k].kind == RO_SPINLOCK)
-			return ((const spinlock_t *)obj)->name;
+			return lock_name(((const spinlock_t *)obj)->name);
 		if (R.obj[k].kind == RO_RWSEM)
-			return ((const struct rw_semaphore *)obj)->name;
+			return lock_name(((const struct rw_semaphore *)obj)->name);
 	}
 	return NULL;
 }
@@ -495,8 +503,8 @@ static size_t render_diagram(char *out, size_t len)
 	/* Keep the last events that matter; start at an op boundary. */
 	first = n;
 	for (int i = n - 1, kept = 0;
-	     i >= 0 && kept < (R.nobj ? MAX_LINES / 3 :
-			       page ? MAX_LINES / 2 : MAX_LINES / 4); i--)
+	     i >= 0 && kept < (page ? MAX_LINES / 2 :
+			       R.nobj ? MAX_LINES / 3 : MAX_LINES / 4); i--)
 		if (ev_relevant(&t[i], page, ptls, nptl)) {
 			first = i;
 			kept++;
@@ -595,18 +603,18 @@ static size_t describe_objects(char *out, size_t len)
 			    ((const spinlock_t *)p)->locked <= NR_CPUS)
 				off += snprintf(out + off, len - off,
 						"lock: %s, held by CPU %d\n",
-						((const spinlock_t *)p)->name,
+						lock_name(((const spinlock_t *)p)->name),
 						((const spinlock_t *)p)->locked - 1);
 			else
 				off += snprintf(out + off, len - off,
 						"lock: %s, %s\n",
-						((const spinlock_t *)p)->name,
+						lock_name(((const spinlock_t *)p)->name),
 						((const spinlock_t *)p)->locked ?
 						"held" : "not held");
 			break;
 		case RO_RWSEM:
 			off += snprintf(out + off, len - off, "lock: %s, count %d\n",
-					((const struct rw_semaphore *)p)->name,
+					lock_name(((const struct rw_semaphore *)p)->name),
 					((const struct rw_semaphore *)p)->count);
 			break;
 		case RO_HELD:
