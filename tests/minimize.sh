@@ -14,7 +14,7 @@ fail() {
 }
 mkdir -p "$tmp" || exit 1
 rm -f "$out"
-"$migrace" minimize "$file" -o "$out" --budget 10 > "$tmp/minimize-$name.log" ||
+"$migrace" minimize "$file" -o "$out" --budget 3 > "$tmp/minimize-$name.log" ||
 	fail "minimize exited $?"
 "$migrace" repro "$out" > "$tmp/after-$name.log"
 [ $? -eq 1 ] || fail "the result does not reproduce"
