@@ -94,6 +94,68 @@ void report_held_locks(void)
 	R.held_locks = true;
 }
 
+static bool is_page(const void *p)
+{
+	return (const struct page *)p >= mem_map &&
+	       (const struct page *)p < mem_map + MAX_PFN;
+}
+
+/*
+ * A lock known by the helper that took it: "spin_lock" and
+ * "pte_offset_map_lock" take a spinlock_t, "lock_page" a page, the mmap,
+ * anon_vma and mutex helpers a struct rw_semaphore.
+ */
+static enum report_kind lock_kind(const void *obj, const char *what)
+{
+	if (is_page(obj))
+		return RO_PAGE;
+	if (!strncmp(what, "spin_", 5) || !strcmp(what, "pte_offset_map_lock"))
+		return RO_SPINLOCK;
+	if (strstr(what, "lock_read") || strstr(what, "lock_write") ||
+	    strstr(what, "read_lock") || strstr(what, "write_lock") ||
+	    strstr(what, "trylock_read") || !strcmp(what, "mutex_lock"))
+		return RO_RWSEM;
+	return RO_LOCK;
+}
+
+static void add_lock(const void *obj, const char *what)
+{
+	enum report_kind kind = lock_kind(obj, what);
+
+	add_object(obj, kind == RO_PAGE ? sizeof(struct page) :
+			kind == RO_SPINLOCK ? sizeof(spinlock_t) :
+			kind == RO_RWSEM ? sizeof(struct rw_semaphore) : 1,
+		   kind);
+}
+
+/*
+ * A lock the reporting CPU took and did not release, if it still holds it
+ * (a failed trylock leaves an acquire event and no release).
+ */
+static void add_held_lock(const void *obj, const char *what)
+{
+	switch (lock_kind(obj, what)) {
+	case RO_SPINLOCK:
+		if (((const spinlock_t *)obj)->locked == R.cpu + 1)
+			add_lock(obj, what);
+		break;
+	case RO_RWSEM:
+		if (((const struct rw_semaphore *)obj)->count)
+			add_lock(obj, what);
+		break;
+	case RO_PAGE:
+		break;	/* the page lock is a flag, not a held lock */
+	default:
+		add_object(obj, 1, RO_HELD);
+	}
+}
+
+void report_waited_lock(const void *obj, const char *what)
+{
+	if (obj && !R.pending)
+		add_lock(obj, what);
+}
+
 void report_page(const struct page *page)
 {
 	report_object(page, sizeof(*page), RO_PAGE);
@@ -272,12 +334,6 @@ static bool ev_on_address(const struct trace_ev *e, unsigned long page,
 	}
 }
 
-static bool is_page(const void *p)
-{
-	return (const struct page *)p >= mem_map &&
-	       (const struct page *)p < mem_map + MAX_PFN;
-}
-
 /* Does a pte value map @pfn, present or as a migration/device entry? */
 static bool pte_maps(u64 val, unsigned long pfn)
 {
@@ -323,6 +379,7 @@ static void find_objects(const struct trace_ev *t, int n)
 	/* The locks the reporting CPU took and has not released. */
 	{
 		const void *held[NR_REPORT_OBJS];
+		const char *what[NR_REPORT_OBJS];
 		int nheld = 0;
 
 		for (int i = 0; i < n; i++) {
@@ -330,18 +387,22 @@ static void find_objects(const struct trace_ev *t, int n)
 
 			if (e->cpu != R.cpu || !e->obj)
 				continue;
-			if (e->kind == EV_LOCK && nheld < NR_REPORT_OBJS) {
+			/* a blocked attempt repeats the event: count once */
+			if (e->kind == EV_LOCK && nheld < NR_REPORT_OBJS &&
+			    (!nheld || held[nheld - 1] != e->obj)) {
+				what[nheld] = e->what;
 				held[nheld++] = e->obj;
 			} else if (e->kind == EV_UNLOCK) {
 				for (int k = nheld - 1; k >= 0; k--)
 					if (held[k] == e->obj) {
 						held[k] = held[--nheld];
+						what[k] = what[nheld];
 						break;
 					}
 			}
 		}
 		for (int k = 0; k < nheld; k++)
-			add_object(held[k], 1, RO_HELD);
+			add_held_lock(held[k], what[k]);
 	}
 }
 
@@ -377,11 +438,20 @@ static bool page_read(const struct trace_ev *e)
 		!strcmp(e->what, "folio_ref_count"));
 }
 
+/*
+ * Too few events on the named objects (an assertion on a page nobody else
+ * touched, say): add the objects the reporting CPU touched last, and the
+ * reads too.
+ */
+static bool widen;
+
 static bool ev_relevant(const struct trace_ev *e, unsigned long page,
 			const void *const *ptls, int nptl)
 {
 	if (e->kind == EV_OP_BEGIN || e->kind == EV_OP_END)
 		return true;
+	if (widen)
+		return ev_on_object(e) || ev_on_involved(e);
 	if (page_read(e))
 		return false;
 	if (page && ev_on_address(e, page, ptls, nptl))
@@ -479,9 +549,17 @@ static size_t render_diagram(char *out, size_t len)
 	size_t off = 0;
 	int ncols = nr_cpus ? nr_cpus : 1;
 
-	if (!R.addr)
-		find_involved(t, n);
+	find_involved(t, n);
 	find_objects(t, n);
+	widen = false;
+	if (R.nobj && !R.addr) {
+		int on = 0;
+
+		for (int i = 0; i < n && on < 3; i++)
+			on += t[i].kind != EV_OP_BEGIN && t[i].kind != EV_OP_END &&
+			      ev_relevant(&t[i], 0, NULL, 0);
+		widen = on < 3;
+	}
 	for (int i = 0; page && i < n && nptl < 16; i++) {
 		const struct trace_ev *e = &t[i];
 

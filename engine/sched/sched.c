@@ -305,7 +305,7 @@ static void deadlock(void)
 		if (v->state == VCPU_BLOCKED) {
 			report_detail("CPU %d blocked in %s() on %s", c,
 				      v->wait_func, v->wait_what);
-			report_object(v->wait_obj, 1, RO_LOCK);
+			report_waited_lock(v->wait_obj, v->wait_what);
 		}
 	}
 	report_bug(NULL, 0, "deadlock: every live CPU is blocked");

@@ -40,6 +40,8 @@ void report_object(const void *obj, size_t size, enum report_kind kind);
 #define report_obj(ptr, kind) report_object((ptr), sizeof(*(ptr)), (kind))
 /* The locks the reporting CPU still holds (lock held on return). */
 void report_held_locks(void);
+/* A lock (or page) a CPU waits on, named by the helper that waits. */
+void report_waited_lock(const void *obj, const char *what);
 /* What the offending access saw, shown on its line in the diagram. */
 void report_access_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Add a detail line to the report being built (before report_bug). */
