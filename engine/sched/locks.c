@@ -10,6 +10,32 @@
 #include <migrace/page.h>
 #include <migrace/spinlock.h>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MG_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define MG_ASAN 1
+#endif
+#ifdef MG_ASAN
+int __asan_address_is_poisoned(void const volatile *addr);
+#endif
+
+/*
+ * The lock word, as READ_ONCE() reads it.  In a freed object it holds the
+ * slab poison; under ASan the freed object is poisoned for ASan too, and
+ * reading it would be ASan's report (a harness crash) instead of ours.
+ */
+static int lock_word(const int *word)
+{
+#ifdef MG_ASAN
+	if (__asan_address_is_poisoned(word))
+		return (int)0x6b6b6b6b;
+#endif
+	return READ_ONCE(*word);
+}
+
 static int lock_owner_id(void)
 {
 	return (current_cpu ? current_cpu->id : NR_CPUS) + 1;
@@ -50,7 +76,7 @@ bool __spin_trylock(spinlock_t *l, const char *what, const char *func)
 	int exp = 0;
 
 	sched_point(EV_LOCK, what, func, l, 0, 0);
-	check_lock_word(l, READ_ONCE(l->locked), what, func);
+	check_lock_word(l, lock_word(&l->locked), what, func);
 	if (!__atomic_compare_exchange_n(&l->locked, &exp, lock_owner_id(),
 					 false, __ATOMIC_ACQUIRE,
 					 __ATOMIC_RELAXED))
@@ -70,7 +96,7 @@ void __spin_lock(spinlock_t *l, const char *what, const char *func)
 		int exp = 0;
 
 		sched_point(EV_LOCK, what, func, l, 0, 0);
-		check_lock_word(l, READ_ONCE(l->locked), what, func);
+		check_lock_word(l, lock_word(&l->locked), what, func);
 		if (__atomic_compare_exchange_n(&l->locked, &exp, me, false,
 						__ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
@@ -116,7 +142,7 @@ void __down_read(struct rw_semaphore *s, const char *what, const char *func)
 		int v;
 
 		sched_point(EV_LOCK, what, func, s, 0, 0);
-		v = READ_ONCE(s->count);
+		v = lock_word(&s->count);
 		check_lock_word(s, v, what, func);
 		if (v >= 0 && !(v & 0x40000000)) {
 			s->count = v + 1;
@@ -134,7 +160,7 @@ bool __down_read_trylock(struct rw_semaphore *s, const char *what,
 	int v;
 
 	sched_point(EV_LOCK, what, func, s, 0, 0);
-	v = READ_ONCE(s->count);
+	v = lock_word(&s->count);
 	check_lock_word(s, v, what, func);
 	if (v < 0 || (v & 0x40000000))
 		return false;
@@ -169,7 +195,7 @@ void __down_write(struct rw_semaphore *s, const char *what, const char *func)
 		int v;
 
 		sched_point(EV_LOCK, what, func, s, 0, 0);
-		v = READ_ONCE(s->count);
+		v = lock_word(&s->count);
 		check_lock_word(s, v, what, func);
 		if ((v & 0x3fffffff) == 0 && v >= 0) {
 			s->count = -1;
