@@ -643,7 +643,7 @@ int minimize_run(const struct cli_opts *o, const char *cmdline, char *err,
 	const char *name = strcmp(o->file, "-") ? o->file : "<stdin>";
 	char *text = NULL, from[256], to[256];
 	size_t len;
-	double t0 = now_s();
+	double t0 = now_s(), budget;
 	int e;
 
 	if (repro_read_file(o->file, REPRO_MAX_BYTES, &text, &len, err, errlen))
@@ -665,7 +665,9 @@ int minimize_run(const struct cli_opts *o, const char *cmdline, char *err,
 	m.set = in.settings;
 	m.seed = o->seed;
 	m.verbose = o->verbose;
-	m.deadline = t0 + (o->budget ? o->budget : 30);
+	budget = o->budget ? o->budget : 30;
+	/* The program first; a fifth of the budget stays for the schedule. */
+	m.deadline = t0 + 0.8 * budget;
 	{
 		struct strategy st = { .kind = STRAT_REPLAY, .replay = &in.sched };
 
@@ -706,6 +708,7 @@ int minimize_run(const struct cli_opts *o, const char *cmdline, char *err,
 				break;
 		}
 	}
+	m.deadline = t0 + budget;
 	shrink_schedule(&m, &cur);
 
 	/* The result, replayed once more as it will be written. */
