@@ -704,6 +704,10 @@ static size_t describe_objects(char *out, size_t len)
 			off += snprintf(out + off, len - off,
 					"lock: its events are below\n");
 			break;
+		case RO_FREED_LOCK:
+			off += snprintf(out + off, len - off,
+					"lock: in a freed object; its events are below\n");
+			break;
 		case RO_PGMAP: {
 			const struct dev_pagemap *pgmap = p;
 

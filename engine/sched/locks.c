@@ -64,7 +64,7 @@ static void check_lock_word(const void *lock, int v, const char *what,
 			    const char *func)
 {
 	if (unlikely(v == (int)0x6b6b6b6b)) {
-		report_object(lock, sizeof(int), RO_LOCK);
+		report_object(lock, sizeof(int), RO_FREED_LOCK);
 		report_bug(NULL, 0,
 			   "use-after-free: %s() in %s() on the lock of a freed object",
 			   what, func);

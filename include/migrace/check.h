@@ -28,6 +28,7 @@ enum report_kind {
 	RO_SPINLOCK,	/* spinlock_t */
 	RO_RWSEM,	/* struct rw_semaphore */
 	RO_LOCK,	/* a lock of unknown type */
+	RO_FREED_LOCK,	/* a lock word inside a freed object */
 	RO_PGMAP,	/* struct dev_pagemap */
 	RO_ANON_VMA,	/* struct anon_vma */
 	RO_RANGE,	/* struct mmu_interval_notifier */
