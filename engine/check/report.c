@@ -421,6 +421,15 @@ static bool ev_on_object(const struct trace_ev *e)
 		    !strcmp(e->what, "tlb fill") &&
 		    (e->val >> 12) == page_to_pfn(R.obj[k].p))
 			return true;
+		/* invalidations of the process overlapping the range */
+		if (R.obj[k].kind == RO_RANGE && e->kind == EV_NOTE &&
+		    !strncmp(e->what, "mmu_notifier_invalidate_range_", 30)) {
+			const struct mmu_interval_notifier *mni = R.obj[k].p;
+
+			if (e->obj == mni->mm && e->addr <= mni->last &&
+			    e->val > mni->start)
+				return true;
+		}
 	}
 	if (e->kind == EV_PTE_WRITE)
 		for (int k = 0; k < nslots; k++)

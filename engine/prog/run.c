@@ -644,6 +644,15 @@ static void check_end_state(void)
 				else if (is_swap_pte(pte) &&
 					 is_pfn_swap_entry(pte_to_swp_entry(pte)))
 					cpfn = swp_offset_pfn(pte_to_swp_entry(pte));
+				if (cpfn != dpfn) {
+					/* the mirror and what keeps it coherent */
+					report_obj(&M.dmirrors[i].notifier,
+						   RO_RANGE);
+					report_obj(&M.dmirrors[i].mutex,
+						   RO_RWSEM);
+					if (pfn_valid(dpfn))
+						report_page(pfn_to_page(dpfn));
+				}
 				if (cpfn != dpfn)
 					report_bug(mm, a,
 						   "device page table maps %#lx to pfn %lu, the CPU page table does not (process %d)",
