@@ -30,6 +30,8 @@
 
 #include "cli_opts.h"
 #include "minimize.h"
+/* sched_trace(): the events of the last run, to name schedule points */
+#include "../engine/sched/sched_core.h"
 
 /*
  * Schedules tried for one candidate program before it is given up: a
@@ -551,6 +553,104 @@ static void shrink_schedule(struct mctx *m, struct state *cur)
 	}
 }
 
+/*
+ * The schedule in words: "run 0 until pte_unmap_unlock in
+ * migrate_vma_collect_pmd #1" instead of "run 0 18", where the named point
+ * makes the very same run (same trace hash).  A segment is named after the
+ * last event its CPU executed in it, counted from the segment's start.
+ */
+static void name_points(struct mctx *m, struct state *cur)
+{
+	static struct repro r;
+	static struct trace_ev ev[TRACE_MAX];
+	struct strategy st = { .kind = STRAT_REPLAY };
+	int n;
+	const struct trace_ev *t;
+	u64 hash;
+	char err[256];
+
+	st.replay = &cur->sched;
+	m->runs++;
+	run_program(&cur->prog, &m->set, &st, NULL, &res);
+	hash = res.trace_hash;
+	t = sched_trace(&n);
+	memcpy(ev, t, (size_t)n * sizeof(ev[0]));
+	for (int i = 0; i < cur->sched.nseg && !out_of_time(m); i++) {
+		struct segment sg = cur->sched.seg[i];
+		int c = sg.cpu, first = 0, last, k, j;
+
+		if (sg.kind != SEG_STEPS)
+			continue;
+		/* this CPU's events before the segment (no early block) */
+		for (j = 0; j < i; j++)
+			if (cur->sched.seg[j].cpu == c &&
+			    cur->sched.seg[j].kind == SEG_STEPS)
+				first += (int)cur->sched.seg[j].count;
+		last = first + (int)sg.count - 1;
+		/* the last one: the point */
+		for (j = 0, k = -1; j < n; j++)
+			if (ev[j].cpu == c && ++k == last)
+				break;
+		if (j == n) {
+			/* the run ended in it (the report): "to end" */
+			memset(&r, 0, sizeof(r));
+			r.settings = m->set;
+			r.prog = cur->prog;
+			r.sched = cur->sched;
+			memset(&r.sched.seg[i], 0, sizeof(r.sched.seg[i]));
+			r.sched.seg[i].cpu = (u8)c;
+			r.sched.seg[i].kind = SEG_END;
+			st.replay = &r.sched;
+			m->runs++;
+			run_program(&r.prog, &m->set, &st, NULL, &res);
+			if (res.trace_hash == hash && same_bug(m))
+				cur->sched = r.sched;
+			continue;
+		}
+		if (strlen(ev[j].what) >= SEG_NAME_LEN ||
+		    strlen(ev[j].func) >= SEG_NAME_LEN)
+			continue;
+		/* an op boundary reads best alone: "return madvise" */
+		for (int with_func = strcmp(ev[j].func, "program") ? 1 : 0;
+		     with_func >= 0; with_func--) {
+			const struct trace_ev *p = &ev[j];
+			u32 count = 0;
+
+			/* occurrences in the segment: events first..last */
+			for (int e = 0, idx = -1; e < n; e++) {
+				if (ev[e].cpu != c || ++idx < first)
+					continue;
+				if (idx > last)
+					break;
+				count += !strcmp(ev[e].what, p->what) &&
+					 (!with_func || !strcmp(ev[e].func, p->func));
+			}
+			memset(&r, 0, sizeof(r));
+			r.settings = m->set;
+			r.prog = cur->prog;
+			r.sched = cur->sched;
+			memset(&r.sched.seg[i], 0, sizeof(r.sched.seg[i]));
+			r.sched.seg[i].cpu = (u8)c;
+			r.sched.seg[i].kind = SEG_UNTIL;
+			r.sched.seg[i].count = count;
+			snprintf(r.sched.seg[i].what, SEG_NAME_LEN, "%s", p->what);
+			if (with_func)
+				snprintf(r.sched.seg[i].func, SEG_NAME_LEN, "%s",
+					 p->func);
+			if (!well_formed(&r) ||
+			    repro_check_points(&r, "minimized", err, sizeof(err)))
+				continue;
+			st.replay = &r.sched;
+			m->runs++;
+			run_program(&r.prog, &m->set, &st, NULL, &res);
+			if (res.trace_hash != hash || !same_bug(m))
+				continue;
+			cur->sched = r.sched;
+			break;
+		}
+	}
+}
+
 static void describe(char *buf, size_t len, const struct program *p, u64 pre,
 		     int nseg, unsigned long reverted)
 {
@@ -710,6 +810,7 @@ int minimize_run(const struct cli_opts *o, const char *cmdline, char *err,
 	}
 	m.deadline = t0 + budget;
 	shrink_schedule(&m, &cur);
+	name_points(&m, &cur);
 
 	/* The result, replayed once more as it will be written. */
 	memset(&out, 0, sizeof(out));
