@@ -1,9 +1,10 @@
 #!/bin/sh
 # report_shape.sh MIGRACE SRCDIR FILE: the replay of FILE reports (exit 1)
 # in the shape of DESIGN.md "Reports": the kernel-style first line, the
-# CPU that reported, a line for each object the title names (a pfn, an
-# anon_vma, a dev_pagemap), a CPU-column diagram of at least three events,
-# and source paths relative to the repository, never the build's checkout.
+# CPU that reported (or the end-state check), a line for each object the
+# title names (a pfn, an anon_vma, a dev_pagemap), a CPU-column diagram of
+# at least three events, and source paths relative to the repository,
+# never the build's checkout.
 migrace=$1 src=$2 file=$3
 out=$("$migrace" repro "$file")
 st=$?
@@ -18,7 +19,8 @@ case $title in
 "BUG: migrace: "*) ;;
 *) fail "first line is not 'BUG: migrace: ...'" ;;
 esac
-echo "$out" | grep -q "^reported on CPU [0-9]" || fail "no 'reported on CPU N' line"
+echo "$out" | grep -Eq "^reported (on CPU [0-9]|by the end-state check)" ||
+	fail "no 'reported on CPU N' line"
 # the diagram: a CPU0 column header, its rule, then events up to 'trace:'
 n=$(echo "$out" | awk '/^CPU0/ { h = NR } h && NR == h + 1 && /^----/ { d = 1; next }
 	d && /^trace:/ { d = 0 } d { n++ } END { print n + 0 }')

@@ -51,6 +51,7 @@ struct mctx {
 	bool verbose;
 	long runs;
 	int search;		/* schedules per candidate program */
+	u64 max_pre;		/* the input's preemptions: never more */
 };
 
 static struct run_result res;
@@ -189,7 +190,7 @@ static bool search(struct mctx *m, const struct program *p, u64 tag,
 {
 	static struct schedule empty, found;
 	struct strategy base = { .kind = STRAT_REPLAY, .replay = &empty };
-	u64 est, est_sync;
+	u64 est, est_sync, pre;
 
 	/* The run length PCT spreads its change points over. */
 	m->runs++;
@@ -207,10 +208,10 @@ static bool search(struct mctx *m, const struct program *p, u64 tag,
 
 		m->runs++;
 		run_program(p, &m->set, &st, NULL, &res);
-		if (!same_bug(m))
+		if (!same_bug(m) || res.preemptions > m->max_pre)
 			continue;
 		found = res.executed;
-		if (replays(m, p, &found, NULL)) {
+		if (replays(m, p, &found, &pre) && pre <= m->max_pre) {
 			*out = found;
 			return true;
 		}
@@ -262,7 +263,7 @@ static bool try_program(struct mctx *m, struct state *cur,
 	r.sched = *cs;
 	if (!well_formed(&r))
 		return false;
-	if (replays(m, cand, cs, &pre)) {
+	if (replays(m, cand, cs, &pre) && pre <= m->max_pre) {
 		cur->prog = *cand;
 		cur->sched = *cs;
 		cur->pre = pre;
@@ -591,8 +592,8 @@ static void name_points(struct mctx *m, struct state *cur)
 		for (j = 0, k = -1; j < n; j++)
 			if (ev[j].cpu == c && ++k == last)
 				break;
-		if (j == n) {
-			/* the run ended in it (the report): "to end" */
+		/* the run ended in it (the report): "to end" */
+		if (j == n || i == cur->sched.nseg - 1) {
 			memset(&r, 0, sizeof(r));
 			r.settings = m->set;
 			r.prog = cur->prog;
@@ -603,9 +604,12 @@ static void name_points(struct mctx *m, struct state *cur)
 			st.replay = &r.sched;
 			m->runs++;
 			run_program(&r.prog, &m->set, &st, NULL, &res);
-			if (res.trace_hash == hash && same_bug(m))
+			if (res.trace_hash == hash && same_bug(m)) {
 				cur->sched = r.sched;
-			continue;
+				continue;
+			}
+			if (j == n)
+				continue;
 		}
 		if (strlen(ev[j].what) >= SEG_NAME_LEN ||
 		    strlen(ev[j].func) >= SEG_NAME_LEN)
@@ -780,6 +784,7 @@ int minimize_run(const struct cli_opts *o, const char *cmdline, char *err,
 		}
 		minimize_title_key(res.title, m.key, sizeof(m.key));
 		cur.pre = res.preemptions;
+		m.max_pre = cur.pre;
 		if (in.settings.reverted) {
 			struct settings fixed = in.settings;
 

@@ -213,7 +213,8 @@ void report_bug(const struct mm_struct *mm, unsigned long addr,
 		va_end(ap);
 		R.mm = mm;
 		R.addr = addr;
-		R.cpu = smp_processor_id();
+		/* -1: an end-state check, after every CPU returned */
+		R.cpu = current_cpu ? current_cpu->id : -1;
 		R.pending = true;
 	}
 	run_abort();
@@ -635,6 +636,13 @@ static size_t render_diagram(char *out, size_t len)
 		snprintf(lines[nl].text, sizeof(lines[nl].text), "%s", txt);
 		nl++;
 	}
+	/* where the report was made, after everything that led to it */
+	if (R.cpu >= 0 && R.cpu < NR_CPUS && nl < MAX_LINES) {
+		lines[nl].cpu = R.cpu;
+		snprintf(lines[nl].text, sizeof(lines[nl].text),
+			 "  => reported here");
+		nl++;
+	}
 	for (int c = 0; c < ncols; c++)
 		off += snprintf(out + off, len - off, "%-*s", COL,
 				c == 0 ? "CPU0" : c == 1 ? "CPU1" :
@@ -763,8 +771,12 @@ void report_finish(struct run_result *res, const char *repro_hint)
 	off += snprintf(res->report + off, len - off, "BUG: migrace: %s\n",
 			R.title);
 	off += snprintf(res->report + off, len - off, "%s", R.details);
-	off += snprintf(res->report + off, len - off, "reported on CPU %d\n",
-			R.cpu);
+	if (R.cpu >= 0)
+		off += snprintf(res->report + off, len - off,
+				"reported on CPU %d\n", R.cpu);
+	else
+		off += snprintf(res->report + off, len - off,
+				"reported by the end-state check, after every CPU returned\n");
 	{
 		/* the diagram's pass also finds the locks still held */
 		static char diagram[REPORT_LEN];
