@@ -300,6 +300,8 @@ static bool drop_cpus(struct mctx *m, struct state *cur)
 			for (int i = 0; i < cand.nops[d]; i++) {
 				struct op *op = &cand.ops[d][i];
 
+				if (!(op_sigs[op->kind].args & OPA_SLOT))
+					continue;
 				if (op->slot == c)
 					bad_slot = true;
 				else if (op->slot > c && op->slot < NR_CPUS)
