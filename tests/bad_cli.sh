@@ -91,6 +91,13 @@ options)
 	expect 2 "repro takes one FILE: unexpected 'b'" "$migrace" repro a b
 	expect 2 "decode needs -o REPRO" "$migrace" decode "$good_repro"
 	expect 2 "decode needs a FILE" "$migrace" decode -o "$tmp/x.repro"
+	expect 2 "minimize needs -o OUT" "$migrace" minimize "$good_repro"
+	expect 2 "minimize needs a FILE" "$migrace" minimize -o "$tmp/x.repro"
+	expect 2 "--budget: '0' is not valid" "$migrace" minimize "$good_repro" -o "$tmp/x.repro" --budget 0
+	expect 2 "--cpus is not an option of minimize (explore only)" "$migrace" minimize "$good_repro" -o "$tmp/x.repro" --cpus 2
+	expect 2 "--trace is not an option of minimize (repro only)" "$migrace" minimize "$good_repro" -o "$tmp/x.repro" --trace
+	expect 2 "good-comments-everywhere.repro: the replay reports nothing: nothing to minimize" "$migrace" minimize "$good_repro" -o "$tmp/x.repro"
+	[ -e "$tmp/x.repro" ] && { echo "FAIL: minimize of a clean file wrote its output"; fail=1; }
 	expect 0 "" "$migrace" explore --runs=3 --cpus=3 --seed 0x10 -q
 	expect 0 "" "$migrace" explore --budget 0.2 -q
 	expect 0 "" "$migrace" --help
@@ -141,6 +148,8 @@ files)
 	expect 2 "-o $tmp: is a directory" "$migrace" explore --revert flush-tlb-under-ptl -o "$tmp"
 	expect 2 "its directory does not exist" "$migrace" explore --revert flush-tlb-under-ptl -o "$tmp/no/such/dir/x.repro"
 	expect 2 "its directory does not exist" "$migrace" decode "$good_repro" -o "$tmp/no/x.repro"
+	expect 2 "its directory does not exist" "$migrace" minimize "$good_repro" -o "$tmp/no/x.repro"
+	expect 2 "/nonexistent.repro: No such file or directory" "$migrace" minimize /nonexistent.repro -o "$tmp/x.repro"
 	if [ -e /dev/full ]; then
 		expect 2 "cannot write /dev/full: No space left on device" "$migrace" decode "$good_repro" -o /dev/full
 		if grep -q "repro:" "$tmp/out"; then
