@@ -19,6 +19,7 @@ enum {
 	F_EXPLORE = 1 << CLI_EXPLORE << 1,
 	F_REPRO = 1 << CLI_REPRO << 1,
 	F_DECODE = 1 << CLI_DECODE << 1,
+	F_ENCODE = 1 << CLI_ENCODE << 1,
 };
 
 enum opt_id {
@@ -48,7 +49,8 @@ static const struct {
 	[O_ARCH] = { "--arch", NULL, F_ARG | F_EXPLORE | F_REPRO, "x86 or vivt" },
 	[O_STRICT] = { "--strict", NULL, F_EXPLORE | F_REPRO, NULL },
 	[O_PROGRAM] = { "--program", NULL, F_ARG | F_EXPLORE, "a repro file" },
-	[O_OUT] = { "-o", NULL, F_ARG | F_EXPLORE | F_DECODE, "a file path" },
+	[O_OUT] = { "-o", NULL, F_ARG | F_EXPLORE | F_DECODE | F_ENCODE,
+		   "a file path" },
 	[O_VERBOSE] = { "-v", "--verbose", F_EXPLORE, NULL },
 	[O_QUIET] = { "-q", "--quiet", F_EXPLORE, NULL },
 	[O_TRACE] = { "--trace", NULL, F_REPRO, NULL },
@@ -57,7 +59,7 @@ static const struct {
 };
 
 static const char *const cmd_names[NR_CLI_CMDS] = {
-	"explore", "repro", "decode",
+	"explore", "repro", "decode", "encode",
 };
 
 static int fail(char *err, size_t len, const char *fmt, ...)
@@ -243,7 +245,8 @@ static const char *cmds_of(int flags)
 {
 	if (flags & F_EXPLORE)
 		return flags & F_REPRO ? "explore and repro" :
-		       flags & F_DECODE ? "explore and decode" : "explore";
+		       flags & F_DECODE ? "explore, decode and encode" :
+		       "explore";
 	return flags & F_REPRO ? "repro" : "decode";
 }
 
@@ -330,6 +333,8 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o,
 			    cname);
 	if (cmd == CLI_DECODE && !o->out)
 		return fail(err, len, "decode needs -o REPRO");
+	if (cmd == CLI_ENCODE && !o->out)
+		return fail(err, len, "encode needs -o FUZZ_INPUT");
 	return 0;
 }
 
