@@ -16,7 +16,8 @@
  * input.
  *
  * Settings: MIGRACE_REVERT=fix[,fix...]|all|none, MIGRACE_VARIANT,
- * MIGRACE_ARCH, MIGRACE_STRICT=0|1.
+ * MIGRACE_ARCH, MIGRACE_STRICT=0|1; MIGRACE_INTERLEAVING=0 turns the
+ * interleaving coverage off (to measure what it brings).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,8 +104,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char err[256];
 
 	(void)argc, (void)argv;
-	sched_switch_hook = count_switch;
-	sched_pair_hook = count_pair;
+	/* MIGRACE_INTERLEAVING=0: code coverage only (for measurements) */
+	if (!getenv("MIGRACE_INTERLEAVING") ||
+	    strcmp(getenv("MIGRACE_INTERLEAVING"), "0")) {
+		sched_switch_hook = count_switch;
+		sched_pair_hook = count_pair;
+	}
 	/* The same checks as `migrace decode` (tools/cli_opts.c). */
 	if (cli_env(getenv("MIGRACE_REVERT"), getenv("MIGRACE_VARIANT"),
 		    getenv("MIGRACE_ARCH"), getenv("MIGRACE_STRICT"), &settings, err, sizeof(err))) {

@@ -62,8 +62,6 @@ TEST(any_bytes_decode_to_a_legal_program)
 		fill(&g, buf, n);
 		decode_input(buf, n, &ra);
 		ASSERT_TRUE(ra.prog.ncpus >= 2 && ra.prog.ncpus <= 4);
-		if (ra.pct.on)
-			continue;	/* PCT inputs have no schedule to print */
 		err[0] = 0;
 		if (reparse(&ra, &rb, err, sizeof(err)))
 			TH_LOG("input %d: %s", it, err);
@@ -221,16 +219,37 @@ TEST(seed_corpus_has_every_op_kind)
 	}
 }
 
-/* A seed made from corpus/fuzz_seeds/<op>.repro still encodes it. */
+/*
+ * A seed made from corpus/fuzz_seeds/<op>.repro, corpus/regressions/<fix>.repro
+ * or corpus/reports/<fix>.repro still encodes that file's program (the
+ * schedule of a report is the executed one, so only programs compare).
+ */
 static void seed_current(const char *name, const u8 *b, size_t n, void *arg)
 {
+	static const struct {
+		const char *prefix, *dir;
+	} from[] = {
+		{ "seed-", "fuzz_seeds" },
+		{ "regression-", "regressions" },
+		{ "report-", "reports" },
+	};
 	int *stale = arg;
 	char path[4096], err[512];
+	size_t i, pl = 0;
 
-	if (strncmp(name, "seed-", 5))
+	for (i = 0; i < ARRAY_SIZE(from); i++) {
+		pl = strlen(from[i].prefix);
+		if (!strncmp(name, from[i].prefix, pl))
+			break;
+	}
+	if (i == ARRAY_SIZE(from)) {
+		TH_LOG("corpus/fuzz_migrate/%s: not made by ci/make-seeds.sh",
+		       name);
+		(*stale)++;
 		return;
-	snprintf(path, sizeof(path), "%s/corpus/fuzz_seeds/%s.repro",
-		 MIGRACE_SOURCE_DIR, name + 5);
+	}
+	snprintf(path, sizeof(path), "%s/corpus/%s/%s.repro",
+		 MIGRACE_SOURCE_DIR, from[i].dir, name + pl);
 	decode_input(b, n, &ra);
 	if (repro_load(path, &rb, err, sizeof(err))) {
 		TH_LOG("%s: %s", name, err);
@@ -238,8 +257,9 @@ static void seed_current(const char *name, const u8 *b, size_t n, void *arg)
 		return;
 	}
 	rb.settings = ra.settings;
-	rb.title[0] = 0;
-	if (!repro_equal(&ra, &rb)) {
+	if (i == 2)
+		rb.sched = ra.sched;
+	if (ra.pct.on || !repro_equal(&ra, &rb)) {
 		TH_LOG("corpus/fuzz_migrate/%s is stale: run ci/make-seeds.sh",
 		       name);
 		(*stale)++;

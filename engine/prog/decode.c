@@ -11,8 +11,10 @@
  * byte reads 0):
  *   h0  the CPU count: h0 & 3 is 0 or 1: 2 CPUs, 2: 3 CPUs, 3: 4 CPUs
  *   h1  set-up: bit 0 no populate, 1 fork, 2 warm, 3 swapped (with populate)
- *   h2  bit 0: one PCT run instead of the schedule stream, depth
- *       2 + (h2 >> 1) % 3, expected length 64 * (1 + (h2 >> 3)) events
+ *   h2  bit 0 clear: one PCT run (the schedule stream is not read), depth
+ *       2 + (1 + (h2 >> 1)) % 3 (3 when h2 is 0: two change points),
+ *       expected length 64 * (2 + (h2 >> 3)) events; bit 0 set: the
+ *       schedule stream.  So a short input gets PCT's guarantees.
  *   h3..h6  the PCT seed, big-endian
  * TAG & 7 names the stream: 0..3 the ops of that CPU (ignored while the
  * CPU count is lower, so the CPU count does not reinterpret them), 4..7
@@ -38,9 +40,9 @@
  * hi, kind 0 or 3 events, 1 release events, 2 to its end; count
  * 1 + (hi << 7 | a0).  The CPU is taken modulo the CPU count.
  *
- * With h2 bit 0 set the fuzzer steers the program and PCT the schedule
- * (with its guarantees); `migrace decode` runs such an input and writes
- * the schedule it executed.  encode_input() is the inverse for programs
+ * In PCT mode the fuzzer steers the program and PCT the schedule (with
+ * its guarantees; the seed bytes pick the schedule); `migrace decode`
+ * runs such an input and writes the schedule it executed.  encode_input() is the inverse for programs
  * and machine-form schedules: `migrace encode` makes seeds from repro
  * files.  A new op field takes a free bit or a new argument byte here.
  */
@@ -193,10 +195,10 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 			decode_op(&p->ops[cpu][p->nops[cpu]++], lead, a,
 				  p->ncpus);
 	}
-	if (h[2] & 1) {
+	if (!(h[2] & 1)) {
 		r->pct.on = true;
-		r->pct.depth = 2 + (h[2] >> 1) % 3;
-		r->pct.est_steps = 64 * (1 + (u64)(h[2] >> 3));
+		r->pct.depth = 2 + (1 + (h[2] >> 1)) % 3;
+		r->pct.est_steps = 64 * (2 + (u64)(h[2] >> 3));
 		for (int i = 3; i < 7; i++)
 			r->pct.seed = r->pct.seed << 8 | h[i];
 		return;
@@ -310,6 +312,7 @@ long encode_input(const struct repro *r, u8 *buf, size_t cap)
 	put(&o, p->ncpus == 2 ? 0 : p->ncpus - 1);
 	put(&o, (!p->populate) | p->forked << 1 | p->warm << 2 |
 		(p->populate && p->swapped) << 3);
+	put(&o, 1);	/* the schedule stream, not PCT */
 	for (int cpu = 0; cpu < p->ncpus; cpu++) {
 		put_sep(&o, cpu);
 		for (int i = 0; i < p->nops[cpu]; i++)
