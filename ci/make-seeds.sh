@@ -31,9 +31,9 @@ hex() { od -An -v -tx1 "$1" | tr -s ' \n' ' '; }
 esc() { for b in $1; do printf '\\x%s' "$b"; done; }
 {
 	echo "# migrace fuzz_migrate dictionary, made by ci/make-seeds.sh (do not edit)."
-	echo "# Stream separators: 0xff 0xff, then the tag (0..3 a CPU's ops, 4 the schedule)."
+	echo "# Stream separators: 0xff, then 0xf8 | the tag (0..3 a CPU's ops, 4 the schedule)."
 	for t in 0 1 2 3 4; do
-		echo "stream_$t=\"\\xff\\xff\\x0$t\""
+		echo "stream_$t=\"\\xff\\x$(printf %x $((0xf8 + t)))\""
 	done
 	echo "# One record of each op kind, as its seed's first use of it encodes."
 	tmp=$(mktemp -d)
@@ -42,8 +42,8 @@ esc() { for b in $1; do printf '\\x%s' "$b"; done; }
 		line=$(grep -m1 -E "^[[:space:]]+$op\\(" "$f" | sed 's/ @[0-9]*$//') || continue
 		printf 'cpu 0:\n%s\ncpu 1:\n' "$line" > "$tmp/op.repro"
 		"$mg" encode "$tmp/op.repro" -o "$tmp/op.bin"
-		# the bytes between 'ff ff 00' and 'ff ff 01'
-		rec=$(hex "$tmp/op.bin" | sed -e 's/^.*ff ff 00 //' -e 's/ ff ff 01.*$//')
+		# the bytes between 'ff f8' (CPU 0) and 'ff f9' (CPU 1)
+		rec=$(hex "$tmp/op.bin" | sed -e 's/^.*ff f8 //' -e 's/ ff f9.*$//')
 		echo "op_$op=\"$(esc "$rec")\""
 	done
 	rm -rf "$tmp"

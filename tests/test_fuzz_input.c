@@ -101,12 +101,12 @@ static int stream_at(const u8 *b, size_t n, size_t at)
 {
 	int tag = -1;
 
-	for (size_t i = 0; i + 2 < n && i < at; i++)
-		if (b[i] == 0xff && b[i + 1] == 0xff) {
-			if (i + 2 >= at)
+	for (size_t i = 0; i + 1 < n && i < at; i++)
+		if (b[i] == 0xff && b[i + 1] >= 0xf8) {
+			if (i + 1 >= at)
 				return -2;	/* the separator itself */
-			tag = b[i + 2] & 7;
-			i += 2;
+			tag = b[i + 1] & 7;
+			i += 1;
 		}
 	return tag;
 }

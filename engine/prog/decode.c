@@ -5,7 +5,7 @@
  * others as they were (a fuzzer's byte flips, insertions and truncations
  * then change one CPU's ops, or the schedule, not everything after them):
  *
- *   HEADER  SEP TAG STREAM  SEP TAG STREAM ...      SEP = 0xff 0xff
+ *   HEADER  0xff TAG STREAM  0xff TAG STREAM ...      TAG = 0xf8..0xff
  *
  * HEADER is what comes before the first SEP, read by position (a missing
  * byte reads 0):
@@ -16,7 +16,8 @@
  *       expected length 64 * (2 + (h2 >> 3)) events; bit 0 set: the
  *       schedule stream.  So a short input gets PCT's guarantees.
  *   h3..h6  the PCT seed, big-endian
- * TAG & 7 names the stream: 0..3 the ops of that CPU (ignored while the
+ * (the two bytes 0xff TAG are the separator).  TAG & 7 names the stream:
+ * 0..3 the ops of that CPU (ignored while the
  * CPU count is lower, so the CPU count does not reinterpret them), 4..7
  * the schedule.  Two streams with the same tag are one, in order.
  *
@@ -50,8 +51,8 @@
 #include <migrace/prog.h>
 #include <migrace/run.h>
 
-#define SEP0 0xff
-#define SEP1 0xff
+#define SEP 0xff
+#define TAG_BASE 0xf8	/* 0xff then a byte >= this: a separator */
 #define TAG_SCHED 4
 #define OP_ARGS 7
 #define SEG_COUNT_MAX 1024
@@ -69,7 +70,7 @@ struct stream {
 static size_t chunk_end(const u8 *d, size_t n, size_t pos)
 {
 	for (size_t i = pos; i + 1 < n; i++)
-		if (d[i] == SEP0 && d[i + 1] == SEP1)
+		if (d[i] == SEP && d[i + 1] >= TAG_BASE)
 			return i;
 	return n;
 }
@@ -80,16 +81,16 @@ static bool next_chunk(struct stream *s)
 	const u8 *d = s->data;
 	size_t n = s->size, i = s->chunk_end;
 
-	/* i is at a SEP, or at the end */
-	while (i + 2 < n) {
+	/* i is at a separator, or at the end */
+	while (i + 1 < n) {
 		size_t body = i + 2;
-		int tag = d[body] & 7;
+		int tag = d[i + 1] & 7;
 
 		if (tag > TAG_SCHED)
 			tag = TAG_SCHED;
-		i = chunk_end(d, n, body + 1);
+		i = chunk_end(d, n, body);
 		if (tag == s->tag) {
-			s->pos = body + 1;
+			s->pos = body;
 			s->chunk_end = i;
 			return true;
 		}
@@ -294,9 +295,8 @@ static void encode_op(struct out *o, const struct op *op)
 
 static void put_sep(struct out *o, u8 tag)
 {
-	put(o, SEP0);
-	put(o, SEP1);
-	put(o, tag);
+	put(o, SEP);
+	put(o, TAG_BASE | tag);
 }
 
 long encode_input(const struct repro *r, u8 *buf, size_t cap)
