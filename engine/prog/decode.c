@@ -164,8 +164,8 @@ static void decode_op(struct op *op, u8 lead, const u8 *a, int ncpus)
 		op->flags = a[2] & PIN_ALL;
 	if (args & OPA_MOVEALL)
 		op->flags = a[2] & MOVE_ALL;
-	if (args & OPA_MEM)
-		op->mem = (a[2] >> 3) & MEM_ALL;
+	if (args & OPA_MEM)	/* 0 reads as the default, as parsed */
+		op->mem = ((a[2] >> 3) & MEM_ALL) ?: MEM_PRIVATE;
 	if (args & OPA_MASKS) {
 		op->decline = a[3] & 0xf & ((1u << op->npages) - 1);
 		op->failcopy = a[4] & 0xf & ((1u << op->npages) - 1);
