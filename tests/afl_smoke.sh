@@ -3,8 +3,8 @@
 # seed corpus and the dictionary for a few seconds on the fixed engine:
 # it must run in persistent shared-memory mode, execute, and save no crash.
 # Skipped (exit 77) only when afl-fuzz is not installed (ci/setup.sh
-# installs afl++).  Without a built target it builds one with
-# afl-clang-fast in BUILD_DIR (once; later runs reuse it).
+# installs afl++).  It (re)builds the target with afl-clang-fast in
+# BUILD_DIR first (incremental: nothing to do when it is current).
 #   afl_smoke.sh SOURCE_DIR BUILD_DIR [SECONDS]
 src=$1
 bdir=$2
@@ -14,12 +14,13 @@ if ! command -v afl-fuzz >/dev/null 2>&1 || ! command -v afl-clang-fast >/dev/nu
 	exit 77
 fi
 bin=$bdir/fuzz_migrate_afl
-if [ ! -x "$bin" ]; then
+if [ ! -f "$bdir/CMakeCache.txt" ]; then
 	cmake -S "$src" -B "$bdir" -G Ninja -DCMAKE_C_COMPILER=afl-clang-fast \
-		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIGRACE_AFL=ON >/dev/null &&
-		AFL_QUIET=1 cmake --build "$bdir" --target fuzz_migrate_afl >/dev/null ||
-		{ echo "FAIL: cannot build the AFL++ target"; exit 1; }
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIGRACE_AFL=ON >/dev/null ||
+		{ echo "FAIL: cannot configure the AFL++ build"; exit 1; }
 fi
+AFL_QUIET=1 cmake --build "$bdir" --target fuzz_migrate_afl >/dev/null ||
+	{ echo "FAIL: cannot build the AFL++ target"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/in"
