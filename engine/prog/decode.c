@@ -7,8 +7,8 @@
  *
  *   HEADER  0xff TAG STREAM  0xff TAG STREAM ...      TAG = 0xf8..0xff
  *
- * HEADER is what comes before the first SEP, read by position (a missing
- * byte reads 0):
+ * HEADER is what comes before the first separator (the two bytes 0xff
+ * TAG), read by position (a missing byte reads 0):
  *   h0  the CPU count: h0 & 3 is 0 or 1: 2 CPUs, 2: 3 CPUs, 3: 4 CPUs
  *   h1  set-up: bit 0 no populate, 1 fork, 2 warm, 3 swapped (with populate)
  *   h2  bit 0 clear: one PCT run (the schedule stream is not read), depth
@@ -16,8 +16,7 @@
  *       expected length 64 * (2 + (h2 >> 3)) events; bit 0 set: the
  *       schedule stream.  So a short input gets PCT's guarantees.
  *   h3..h6  the PCT seed, big-endian
- * (the two bytes 0xff TAG are the separator).  TAG & 7 names the stream:
- * 0..3 the ops of that CPU (ignored while the
+ * TAG & 7 names the stream: 0..3 the ops of that CPU (ignored while the
  * CPU count is lower, so the CPU count does not reinterpret them), 4..7
  * the schedule.  Two streams with the same tag are one, in order.
  *
@@ -43,9 +42,11 @@
  *
  * In PCT mode the fuzzer steers the program and PCT the schedule (with
  * its guarantees; the seed bytes pick the schedule); `migrace decode`
- * runs such an input and writes the schedule it executed.  encode_input() is the inverse for programs
- * and machine-form schedules: `migrace encode` makes seeds from repro
- * files.  A new op field takes a free bit or a new argument byte here.
+ * runs such an input and writes the schedule it executed.
+ * encode_input() is the inverse for programs and machine-form schedules:
+ * `migrace encode` makes seeds from repro files.  A new op field takes a
+ * free bit or a new argument byte here; a new op kind needs nothing here,
+ * but a seed (corpus/fuzz_seeds/<op>.repro, ci/make-seeds.sh).
  */
 #include <migrace/mm.h>
 #include <migrace/prog.h>
