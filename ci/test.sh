@@ -90,7 +90,8 @@ step "libFuzzer + ASan/UBSan smoke, fixed engine, 20 s" fuzz_smoke build-fuzz-as
 step "fuzz_repro (parsers: round trip, ranges) + ASan/UBSan, 20 s" fuzz_parsers 20
 step "build (afl: AFL++)" build afl
 step "AFL++ persistent-mode smoke, fixed engine, 8 s" afl_smoke
-step "build (afl-cmplog: AFL++ CMPLOG companion)" build afl-cmplog
+step "build (afl-cmplog: AFL++ CMPLOG companion target)" \
+	sh -c 'cmake --preset afl-cmplog >/dev/null && cmake --build --preset afl-cmplog --target fuzz_migrate_afl' 
 
 [ -n "$failed" ] && echo "failed:$failed"
 echo "$pass passed, $fail failed"
