@@ -90,7 +90,7 @@ ttf_explore() {	# FIX SEED STRATEGY
 	o=$($mg explore --strategy "$3" --revert "$1" $sflag --arch $arch \
 		--seed "$2" --budget "$cap" -q -o "$tmp/e.repro" | tail -1)
 	case $o in
-	*"bug found"*) echo "$o" | sed -n 's/.* \([0-9.]*\) s (seed.*/\1/p' ;;
+	*"bug found after"*) echo "$o" | sed -n 's/.* \([0-9.]*\) s (seed.*/\1/p' ;;
 	*) echo ">$cap" ;;
 	esac
 }
