@@ -6,7 +6,7 @@
  * -o FILE.repro` turns it into a repro file (with the same environment).
  *
  * Settings: MIGRACE_REVERT=fix[,fix...]|all|none, MIGRACE_VARIANT,
- * MIGRACE_ARCH, MIGRACE_STRICT=0|1.
+ * MIGRACE_ARCH, MIGRACE_STRICT=0|1 (or compiled in: MIGRACE_TARGET_*).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,21 +37,54 @@ static void count_switch(u32 from, u32 to)
 	switch_counters[h % SWITCH_COUNTERS]++;
 }
 
+/*
+ * A target built for one setting (ci/oss-fuzz/build.sh: OSS-Fuzz runs a
+ * target without our environment) has it compiled in, e.g.
+ * -DMIGRACE_TARGET_ARCH='"vivt"'; the environment still overrides it.
+ */
+#ifndef MIGRACE_TARGET_REVERT
+#define MIGRACE_TARGET_REVERT NULL
+#endif
+#ifndef MIGRACE_TARGET_VARIANT
+#define MIGRACE_TARGET_VARIANT NULL
+#endif
+#ifndef MIGRACE_TARGET_ARCH
+#define MIGRACE_TARGET_ARCH NULL
+#endif
+#ifndef MIGRACE_TARGET_STRICT
+#define MIGRACE_TARGET_STRICT NULL
+#endif
+
+static const char *env_or(const char *name, const char *built_in)
+{
+	const char *v = getenv(name);
+
+	return v ? v : built_in;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char err[256];
+	char err[256], fixes[512];
 
 	(void)argc, (void)argv;
 	sched_switch_hook = count_switch;
 	/* The same checks as `migrace decode` (tools/cli_opts.c). */
-	if (cli_env(getenv("MIGRACE_REVERT"), getenv("MIGRACE_VARIANT"),
-		    getenv("MIGRACE_ARCH"), getenv("MIGRACE_STRICT"), &settings, err, sizeof(err))) {
+	if (cli_env(env_or("MIGRACE_REVERT", MIGRACE_TARGET_REVERT),
+		    env_or("MIGRACE_VARIANT", MIGRACE_TARGET_VARIANT),
+		    env_or("MIGRACE_ARCH", MIGRACE_TARGET_ARCH),
+		    env_or("MIGRACE_STRICT", MIGRACE_TARGET_STRICT),
+		    &settings, err, sizeof(err))) {
 		fprintf(stderr, "fuzz_migrate: %s\n", err);
 		exit(2);
 	}
+	fixes_format(settings.reverted, fixes, sizeof(fixes));
+	/* In the fuzzer's log: what a crash must be decoded with. */
+	fprintf(stderr, "fuzz_migrate: settings: arch %s%s, revert %s\n",
+		settings.arch == ARCH_VIVT ? "vivt" : "x86",
+		settings.strict ? ", strict" : "", fixes);
 	return 0;
 }
 
