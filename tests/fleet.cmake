@@ -19,3 +19,19 @@ if(MIGRACE_CLANG AND MIGRACE_ZIP)
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/ossfuzz_build.sh ${PROJECT_SOURCE_DIR})
   set_tests_properties(ossfuzz/build-sh PROPERTIES TIMEOUT 600)
 endif()
+
+# The report pages, rendered by headless Chromium (Debian's chromium).
+add_test(NAME fleet/report-pages
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fleet_pages.sh $<TARGET_FILE:migrace>
+                 ${PROJECT_SOURCE_DIR})
+set_tests_properties(fleet/report-pages PROPERTIES TIMEOUT 300)
+
+# ci/fleet.sh, 2 AFL++ instances for 20 s with a fix reverted.  The AFL++
+# builds are kept in the build tree (rebuilt only when a source changes).
+find_program(MIGRACE_AFL_FUZZ afl-fuzz)
+if(MIGRACE_AFL_FUZZ)
+  add_test(NAME fleet/smoke
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fleet_smoke.sh $<TARGET_FILE:migrace>
+                   ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/fleet)
+  set_tests_properties(fleet/smoke PROPERTIES TIMEOUT 900 RUN_SERIAL TRUE)
+endif()
