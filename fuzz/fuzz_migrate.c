@@ -82,7 +82,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	fixes_format(settings.reverted, fixes, sizeof(fixes));
 	/* In the fuzzer's log: what a crash must be decoded with. */
-	fprintf(stderr, "fuzz_migrate: settings: arch %s%s, revert %s\n",
+	fprintf(stderr, "fuzz_migrate: settings: variant %s, arch %s%s, revert %s\n",
+		settings.variant == VARIANT_RFC_UNIFIED ? "rfc-unified" : "upstream",
 		settings.arch == ARCH_VIVT ? "vivt" : "x86",
 		settings.strict ? ", strict" : "", fixes);
 	return 0;

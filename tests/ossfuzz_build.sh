@@ -14,7 +14,9 @@ export CC=clang CXX=clang++ SANITIZER=address FUZZING_ENGINE=libfuzzer \
 	CXXFLAGS="-fsanitize=address" LIB_FUZZING_ENGINE=-fsanitize=fuzzer \
 	MIGRACE_JOBS=2 MIGRACE_REVERTED_TARGETS=young-dirty-entry
 t0=$(date +%s)
-(cd "$src" && bash .clusterfuzzlite/build.sh) > "$tmp/build.log" 2>&1 ||
+# As the Dockerfile does: build.sh copied to $SRC, run from the checkout.
+cp "$src/.clusterfuzzlite/build.sh" "$tmp/build.sh"
+(cd "$src" && bash "$tmp/build.sh") > "$tmp/build.log" 2>&1 ||
 	{ tail -20 "$tmp/build.log"; fail "build.sh failed"; }
 echo "build.sh: $(($(date +%s) - t0)) s: $(tail -1 "$tmp/build.log")"
 targets="fuzz_migrate fuzz_migrate_vivt fuzz_migrate_strict fuzz_repro"
@@ -45,13 +47,13 @@ for t in $targets; do
 	echo "$t:$flags: $(grep '^Done' "$tmp/$t.log") ($(($(date +%s) - t1)) s, $(grep -c . "$tmp/out/$t.dict") dictionary lines, $(unzip -l "$tmp/out/${t}_seed_corpus.zip" | tail -1 | awk '{print $2}') seeds)"
 done
 # The settings compiled in reach their targets (each says what it runs).
-grep -q '^fuzz_migrate: settings: arch x86, revert none$' "$tmp/fuzz_migrate.log" || fail "fuzz_migrate settings"
-grep -q '^fuzz_migrate: settings: arch vivt, revert none$' "$tmp/fuzz_migrate_vivt.log" || fail "vivt target"
-grep -q '^fuzz_migrate: settings: arch x86, strict, revert none$' "$tmp/fuzz_migrate_strict.log" || fail "strict target"
+grep -q '^fuzz_migrate: settings: variant upstream, arch x86, revert none$' "$tmp/fuzz_migrate.log" || fail "fuzz_migrate settings"
+grep -q '^fuzz_migrate: settings: variant upstream, arch vivt, revert none$' "$tmp/fuzz_migrate_vivt.log" || fail "vivt target"
+grep -q '^fuzz_migrate: settings: variant upstream, arch x86, strict, revert none$' "$tmp/fuzz_migrate_strict.log" || fail "strict target"
 # One target per reverted fix, on request (they find their race; not for
 # OSS-Fuzz, for the fleet script): its setting, and the environment wins.
 t=fuzz_migrate_revert_young_dirty_entry
 [ -x "$tmp/out/$t" ] && [ -s "$tmp/out/$t.options" ] || fail "$t not built"
-(cd "$tmp/out" && ./$t -runs=0 2>&1) | grep -q '^fuzz_migrate: settings: arch x86, revert young-dirty-entry$' || fail "$t settings"
+(cd "$tmp/out" && ./$t -runs=0 2>&1) | grep -q '^fuzz_migrate: settings: variant upstream, arch x86, revert young-dirty-entry$' || fail "$t settings"
 (cd "$tmp/out" && MIGRACE_REVERT=none ./$t -runs=0 2>&1) | grep -q 'revert none$' || fail "$t: MIGRACE_REVERT does not override"
 echo ok

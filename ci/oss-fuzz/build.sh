@@ -58,6 +58,12 @@ target fuzz_migrate fuzz/fuzz_migrate.c
 target fuzz_migrate_vivt fuzz/fuzz_migrate.c -DMIGRACE_TARGET_ARCH='"vivt"'
 target fuzz_migrate_strict fuzz/fuzz_migrate.c -DMIGRACE_TARGET_STRICT='"1"'
 target fuzz_repro fuzz/fuzz_repro.c
+# The rfc-unified variant, once the engine has it (the option parser stops
+# refusing it).
+if ! grep -q 'rfc-unified is not implemented' tools/cli_opts.c; then
+	target fuzz_migrate_rfc_unified fuzz/fuzz_migrate.c \
+		-DMIGRACE_TARGET_VARIANT='"rfc-unified"'
+fi
 
 fixes=$(sed -n 's/^[[:space:]]*FIX_[A-Z0-9_]*, "\([a-z0-9-]*\)",.*/\1/p' engine/migrate/fixes.c)
 if [ "$MIGRACE_REVERTED_TARGETS" = all ]; then
@@ -103,6 +109,7 @@ gen_migrate_dict() {
 }
 for t in $targets; do
 	base=${t%%_vivt}
+	base=${base%%_rfc_unified}
 	base=${base%%_strict}
 	base=${base%%_revert_*}
 	if [ -f "corpus/$t.dict" ]; then
@@ -137,6 +144,7 @@ gen_migrate_seeds() {
 }
 for t in $targets; do
 	base=${t%%_vivt}
+	base=${base%%_rfc_unified}
 	base=${base%%_strict}
 	base=${base%%_revert_*}
 	d=$seeds/$t
