@@ -47,10 +47,6 @@ case $n in ''|*[!0-9]*) echo "ci/fleet.sh: -n: '$n' is not valid (1..64)" >&2; e
 [ "$n" -ge 1 ] && [ "$n" -le 64 ] || { echo "ci/fleet.sh: -n: '$n' is not valid (1..64)" >&2; exit 2; }
 case $secs in ''|*[!0-9]*|0) echo "ci/fleet.sh: -t: '$secs' is not valid (seconds, 1 or more)" >&2; exit 2 ;; esac
 case $engine in afl|libfuzzer) ;; *) echo "ci/fleet.sh: --engine: '$engine' is not valid (afl or libfuzzer)" >&2; exit 2 ;; esac
-[ -n "$out" ] || out=$root/build-fleet/out-$(date -u +%Y%m%d-%H%M%S)
-mkdir -p "$out" "$corpus" "$bin"
-out=$(cd "$out" && pwd) corpus=$(cd "$corpus" && pwd) bin=$(cd "$bin" && pwd)
-
 if [ -z "$migrace" ]; then
 	cmake --preset default >/dev/null && cmake --build --preset default >/dev/null
 	migrace=$root/build/migrace
@@ -59,10 +55,15 @@ fi
 export MIGRACE_REVERT=${revert:-none}
 [ -n "$arch" ] && export MIGRACE_ARCH=$arch
 [ -n "$strict" ] && export MIGRACE_STRICT=1
-# Refuse bad settings before building anything (decode checks them).
-printf '\0' > "$out/.probe"
-"$migrace" decode "$out/.probe" -o "$out/.probe.repro" || exit 2
-rm -f "$out/.probe" "$out/.probe.repro"
+# Refuse bad settings before creating or building anything (decode
+# checks them as the targets do).
+probe=$(mktemp -d)
+printf '\0' > "$probe/in"
+"$migrace" decode "$probe/in" -o "$probe/out.repro" || { rm -rf "$probe"; exit 2; }
+rm -rf "$probe"
+[ -n "$out" ] || out=$root/build-fleet/out-$(date -u +%Y%m%d-%H%M%S)
+mkdir -p "$out" "$corpus" "$bin"
+out=$(cd "$out" && pwd) corpus=$(cd "$corpus" && pwd) bin=$(cd "$bin" && pwd)
 echo "fleet: $engine, $n instance(s), $secs s, revert $MIGRACE_REVERT${arch:+, arch $arch}${strict:+, strict}" | tee "$out/run.txt"
 date -u '+started %Y-%m-%d %H:%M:%S UTC' >> "$out/run.txt"
 

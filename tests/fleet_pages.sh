@@ -64,4 +64,21 @@ for f in "$tmp"/out/repros/*.repro; do
 	grep -q '<h1>BUG: migrace: ' "$tmp/page.dom" && grep -q '<pre><code>' "$tmp/page.dom" ||
 		fail "$s.html does not render its report"
 done
+# ci/fleet.sh refuses bad options before building or fuzzing anything.
+bad() {
+	want=$1
+	shift
+	bash "$src/ci/fleet.sh" --migrace "$migrace" --out "$tmp/bad" --bin "$tmp/nobin" \
+		--corpus "$tmp/nocorpus" "$@" > /dev/null 2> "$tmp/err"
+	st=$?
+	[ $st -eq 2 ] && grep -q -- "$want" "$tmp/err" || { cat "$tmp/err"; fail "fleet.sh $* exited $st"; }
+	[ -e "$tmp/nobin" ] || [ -e "$tmp/nocorpus" ] && fail "fleet.sh $* created its directories before refusing"
+	return 0
+}
+bad "-n: '0' is not valid" -n 0
+bad "-t: 'x' is not valid" -t x
+bad "--engine: 'honggfuzz' is not valid" --engine honggfuzz
+bad "unknown option '--bogus'" --bogus
+bad "MIGRACE_REVERT: unknown fix 'no-such-fix'" --revert no-such-fix
+bad "MIGRACE_ARCH: unknown arch 'arm'" --arch arm
 echo "ok: chromium rendered the index ($rows table rows) and $(ls "$tmp"/out/repros | wc -l) pages"
