@@ -8,7 +8,8 @@ add_test(NAME explore/check-determinism
          COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/explore_determinism.sh $<TARGET_FILE:migrace>)
 add_test(NAME ktap/corpus-replay
          COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/ktap_replay.sh $<TARGET_FILE:migrace>
-                 ${CMAKE_CURRENT_LIST_DIR}/ktap_check.py ${MIGRACE_REPROS})
+                 ${CMAKE_CURRENT_LIST_DIR}/ktap_check.py ${MIGRACE_REPROS}
+                 ${MIGRACE_FINDINGS})
 
 # ci/oss-fuzz/build.sh run as OSS-Fuzz would (its variables set by hand),
 # each target then runs 2,000 inputs.  Needs clang with libFuzzer.

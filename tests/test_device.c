@@ -59,7 +59,7 @@ TEST(unbind_evicts_mapped_device_private_pages)
 	ASSERT_EQ(store(mm, A0, 0, 0xa0), 0);
 	ASSERT_EQ(store(mm, A1, 1, 0xa1), 0);
 	lru_add_drain();
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 2, 0, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 2, 0, 0, 0, false), 0);
 	d0 = device_page_at(mm, A0);
 	d1 = device_page_at(mm, A1);
 	ASSERT_TRUE(d0 != NULL && d1 != NULL);
@@ -82,7 +82,7 @@ TEST(unbind_evicts_mapped_device_private_pages)
 	ASSERT_TRUE(PageBuddy(d0));
 	ASSERT_EQ(page_count(d1), 0);
 	/* The device is gone for good: later driver ops fail cleanly. */
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0), -ENODEV);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0, false), -ENODEV);
 	ASSERT_EQ(dmirror_device_remove(&mdevice, 0), -ENODEV);
 }
 
@@ -126,7 +126,7 @@ TEST(spare_destinations_in_eviction)
 	ASSERT_TRUE(mm != NULL);
 	ASSERT_EQ(store(mm, A0, 0, 0xb0), 0);
 	lru_add_drain();
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0, false), 0);
 	lru_add_drain();
 	nfree = nr_free_pages();
 	ASSERT_EQ(machine_call(unbind_spare, NULL, title, sizeof(title)), 0);
@@ -139,7 +139,7 @@ TEST(spare_destinations_in_eviction)
 	ASSERT_TRUE(mm != NULL);
 	ASSERT_EQ(store(mm, A0, 0, 0xb0), 0);
 	lru_add_drain();
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0, false), 0);
 	fixes_reverted = 1UL << FIX_DEVICE_PAGES_SKIP_EMPTY;
 	ASSERT_EQ(machine_call(unbind_spare, NULL, title, sizeof(title)), 1);
 	ASSERT_TRUE(strstr(title, "BUG_ON(!migrate)") != NULL);
@@ -150,7 +150,7 @@ TEST(spare_destinations_in_eviction)
 static void migrate_holes(void *arg)
 {
 	(void)arg;
-	dmirror_migrate_to_device(&dmirror, A0, 2, 0, 0, 0);
+	dmirror_migrate_to_device(&dmirror, A0, 2, 0, 0, 0, false);
 }
 
 TEST(cpages_counts_holes)
@@ -275,7 +275,7 @@ TEST(coherent_migration_both_ways)
 	ASSERT_EQ(store(mm, A0, 1, 0xc1), 0);
 	lru_add_drain();
 	/* A0 is populated, A1 a hole the driver fills (migrate_vma_insert_page) */
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 2, COHERENT, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 2, COHERENT, 0, 0, false), 0);
 	c0 = coherent_page_at(mm, A0);
 	c1 = coherent_page_at(mm, A1);
 	ASSERT_TRUE(c0 != NULL && c1 != NULL);
@@ -331,7 +331,7 @@ TEST(coherent_first_then_private)
 	ASSERT_TRUE(mm != NULL);
 	/* Coherent memory full: a driver that may use both falls back. */
 	mdevice.ncfree = 1;
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 2, BOTH, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 2, BOTH, 0, 0, false), 0);
 	ASSERT_TRUE(coherent_page_at(mm, A0) != NULL);
 	ASSERT_TRUE(device_page_at(mm, A1) != NULL);
 	/* One migration selecting both kinds brings both back. */
@@ -351,7 +351,7 @@ TEST(munmap_frees_coherent_pages_to_the_driver)
 	ASSERT_TRUE(mm != NULL);
 	ASSERT_EQ(store(mm, A0, 0, 0xe0), 0);
 	lru_add_drain();
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, COHERENT, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, COHERENT, 0, 0, false), 0);
 	c0 = coherent_page_at(mm, A0);
 	ASSERT_TRUE(c0 != NULL);
 	ASSERT_EQ(do_munmap_syscall(mm, A0, PAGE_SIZE), 0);
@@ -369,7 +369,7 @@ TEST(fork_shares_a_coherent_page_and_cow_copies_it)
 	ASSERT_TRUE(mm != NULL);
 	ASSERT_EQ(store(mm, A0, 0, 0xf0), 0);
 	lru_add_drain();
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, COHERENT, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, COHERENT, 0, 0, false), 0);
 	c0 = coherent_page_at(mm, A0);
 	ASSERT_TRUE(c0 != NULL);
 	child = dup_mm(mm, 1);
@@ -401,7 +401,7 @@ TEST(longterm_pin_migrates_a_coherent_page_out)
 	ASSERT_EQ(store(mm, A0, 0, 0x70), 0);
 	ASSERT_EQ(store(mm, A1, 0, 0x71), 0);
 	lru_add_drain();
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 2, COHERENT, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 2, COHERENT, 0, 0, false), 0);
 	c0 = coherent_page_at(mm, A0);
 	ASSERT_TRUE(c0 != NULL);
 
@@ -445,8 +445,8 @@ TEST(unbind_evicts_mapped_coherent_pages)
 	ASSERT_EQ(store(mm, A0, 0, 0x80), 0);
 	ASSERT_EQ(store(mm, A1, 1, 0x81), 0);
 	lru_add_drain();
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, COHERENT, 0, 0), 0);
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A1, 1, 0, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, COHERENT, 0, 0, false), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A1, 1, 0, 0, 0, false), 0);
 	c0 = coherent_page_at(mm, A0);
 	ASSERT_TRUE(c0 != NULL && device_page_at(mm, A1) != NULL);
 

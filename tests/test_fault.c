@@ -298,7 +298,7 @@ TEST(fault_on_device_private_entry_migrates_back)
 	spage = page_at(mm, A0);
 	lru_add_drain();
 
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0, false), 0);
 	pte = pte_now(mm, A0);
 	ASSERT_TRUE(is_swap_pte(pte));
 	entry = pte_to_swp_entry(pte);

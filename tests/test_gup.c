@@ -249,7 +249,7 @@ static void pinned_page_not_migrated(bool write_pin)
 					&page), 1);
 	ASSERT_EQ(page_to_pfn(page), pfn);
 
-	ret = dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0);
+	ret = dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0, false);
 	ASSERT_TRUE(ret >= 0);
 	pte = pte_now(mm, A0);
 	ASSERT_TRUE(pte_present(pte));
@@ -269,7 +269,7 @@ static void pinned_page_not_migrated(bool write_pin)
 	ASSERT_EQ(page->data[1], 0xe1);
 
 	/* Control: the unpinned neighbour does migrate. */
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A1, 1, 0, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A1, 1, 0, 0, 0, false), 0);
 	ASSERT_TRUE(is_swap_pte(pte_now(mm, A1)));
 	ASSERT_EQ(mdevice.nfree, DEVICE_PAGES - 1);
 

@@ -637,7 +637,7 @@ TEST(migrate_vma_refuses_a_swap_cache_page)
 	ASSERT_TRUE(PageSwapCache(page));
 	lru_add_drain();
 
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0, false), 0);
 	/* Not migrated: mapped on the CPU as before, still cached. */
 	ASSERT_TRUE(pte_present(pte_now(mm, A0)));
 	ASSERT_EQ(page_at(mm, A0), page);
@@ -677,7 +677,7 @@ static pte_t declined_migration(unsigned long revert, struct page **page,
 	pte = pte_now(mm, A0);
 	if (!pte_young(pte) || !pte_dirty(pte) || PageDirty(*page))
 		return __pte(0);
-	if (dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0x1, 0))
+	if (dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0x1, 0, false))
 		return __pte(0);
 	*err = 0;
 	return pte_now(mm, A0);
@@ -760,7 +760,7 @@ static int dirty_swapcache_declined(struct mm_struct *mm, unsigned long revert,
 		return -1;
 	lru_add_drain();
 	fixes_reverted = revert;
-	if (dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0x1, 0))
+	if (dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0x1, 0, false))
 		return -1;
 	return page_at(mm, A0) == *page ? 0 : -1;
 }

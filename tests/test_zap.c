@@ -201,7 +201,7 @@ TEST(zap_of_device_private_entry_frees_device_page)
 	dmirror_device_init(&mdevice);
 	ASSERT_EQ(dmirror_init(&dmirror, &mdevice, mm), 0);
 	ASSERT_EQ(populate(mm), 0);
-	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0), 0);
+	ASSERT_EQ(dmirror_migrate_to_device(&dmirror, A0, 1, 0, 0, 0, false), 0);
 	pte = pte_now(mm, A0);
 	ASSERT_TRUE(is_swap_pte(pte) &&
 		    is_device_private_entry(pte_to_swp_entry(pte)));

@@ -126,9 +126,10 @@ static int parse_variant(const char *what, const char *v, int *out,
 		*out = VARIANT_UPSTREAM;
 		return 0;
 	}
-	if (!strcmp(v, "rfc-unified"))
-		return fail(err, len, "%s: rfc-unified is not implemented yet (upstream)",
-			    what);
+	if (!strcmp(v, "rfc-unified")) {
+		*out = VARIANT_RFC_UNIFIED;
+		return 0;
+	}
 	return fail(err, len, "%s: unknown variant '%.60s' (upstream or rfc-unified)",
 		    what, v);
 }

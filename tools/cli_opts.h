@@ -54,7 +54,7 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o,
 /*
  * The fuzz targets' settings: MIGRACE_REVERT, MIGRACE_VARIANT,
  * MIGRACE_ARCH and MIGRACE_STRICT (NULL: unset).  An empty value is an error, as is a
- * variant or arch that is not implemented.
+ * variant or arch that does not exist.
  */
 int cli_env(const char *revert, const char *variant, const char *arch,
 	    const char *strict, struct settings *set, char *err,

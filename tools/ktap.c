@@ -150,11 +150,7 @@ int repro_ktap(const struct cli_opts *o)
 		}
 		if (repro_load(o->files[i], &r, err, sizeof(err)) ||
 		    (o->check && repro_check_points(&r, o->files[i], err,
-						    sizeof(err))) ||
-		    (r.settings.variant != VARIANT_UPSTREAM &&
-		     snprintf(err, sizeof(err),
-			      "%s: variant rfc-unified is not implemented yet",
-			      o->files[i]))) {
+						    sizeof(err)))) {
 			fprintf(stderr, "migrace: %s\n", err);
 			return 2;
 		}

@@ -174,14 +174,6 @@ static void slug(const char *title, char *out, size_t len)
 	out[j] = 0;
 }
 
-/* A variant the engine does not have yet is bad input, not a run. */
-static int check_implemented(const char *name, const struct settings *s)
-{
-	if (s->variant != VARIANT_UPSTREAM)
-		return bad("%s: variant rfc-unified is not implemented yet", name);
-	return 0;
-}
-
 /* Refuse an output path that cannot be written before spending a run on it. */
 static int check_out_path(const char *path)
 {
@@ -400,8 +392,6 @@ static int cmd_explore(int argc, char **argv)
 			set.arch = o.set.arch;
 		if (o.set.strict)
 			set.strict = true;
-		if (check_implemented(o.program, &set))
-			return 2;
 	}
 	pr.on = !o.quiet && !o.verbose;
 	pr.tty = isatty(2);
@@ -550,8 +540,6 @@ static int cmd_repro(int argc, char **argv)
 		r.settings.arch = o.set.arch;
 	if (o.set.strict)
 		r.settings.strict = true;
-	if (check_implemented(name, &r.settings))
-		return 2;
 	st.replay = &r.sched;
 	if (o.cont) {
 		/* The seeded strategy that finishes what the schedule leaves. */

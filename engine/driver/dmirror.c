@@ -21,6 +21,7 @@
 #include <migrace/dmirror.h>
 #include <migrace/fixes.h>
 #include <migrace/gup.h>
+#include <migrace/hmm.h>
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
 
@@ -41,12 +42,74 @@ static void mutex_unlock(struct rw_semaphore *m)
 	__up_write(m, "mutex_unlock", __func__);
 }
 
+/*
+ * A change of the device page table by the driver's own migrations,
+ * whose invalidations it skips (see dmirror_interval_invalidate()): a
+ * device fault that raced it must not map its older snapshot.
+ */
+static void dpt_set(struct dmirror *dmirror, unsigned long addr,
+		    unsigned long entry)
+{
+	dmirror->pt[dpt_index(addr)] = entry;
+	dmirror->own_seq++;
+}
+
 static void dmirror_do_update(struct dmirror *dmirror, unsigned long start,
 			      unsigned long end)
 {
 	for (unsigned long a = start; a < end; a += PAGE_SIZE)
 		if (a >= TASK_UNMAPPED_BASE && a < TASK_SIZE)
 			dmirror->pt[dpt_index(a)] = 0;
+}
+
+/* An entry that does not map a device page this mirror migrated. */
+static bool dpt_foreign(struct dmirror *dmirror, unsigned long entry)
+{
+	struct page *page;
+
+	if (!entry)
+		return false;
+	page = pfn_to_page(entry >> 1);
+	return !is_zone_device_page(page) ||
+	       page->zone_device_data != dmirror;
+}
+
+/*
+ * Lockless lookup first, as xa_load() under RCU allows: the mutex only
+ * when there is something to drop.
+ */
+static bool dmirror_has_foreign(struct dmirror *dmirror, unsigned long start,
+				unsigned long end)
+{
+	for (unsigned long a = start; a < end; a += PAGE_SIZE)
+		if (a >= TASK_UNMAPPED_BASE && a < TASK_SIZE &&
+		    dpt_foreign(dmirror, READ_ONCE(dmirror->pt[dpt_index(a)])))
+			return true;
+	return false;
+}
+
+static void dmirror_drop_foreign(struct dmirror *dmirror, unsigned long start,
+				 unsigned long end)
+{
+	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
+		unsigned long *e;
+		struct page *page;
+
+		if (a < TASK_UNMAPPED_BASE || a >= TASK_SIZE)
+			continue;
+		e = &dmirror->pt[dpt_index(a)];
+		if (!dpt_foreign(dmirror, *e))
+			continue;
+		page = pfn_to_page(*e >> 1);
+		*e = 0;
+		/*
+		 * Another mirror's migration moves this device page: a
+		 * fault that saw it must not map it.  A system page under
+		 * our own migration is remapped or restored by it.
+		 */
+		if (is_zone_device_page(page))
+			dmirror->own_seq++;
+	}
 }
 
 static bool dmirror_interval_invalidate(struct mmu_interval_notifier *mni,
@@ -56,12 +119,23 @@ static bool dmirror_interval_invalidate(struct mmu_interval_notifier *mni,
 	struct dmirror *dmirror = container_of(mni, struct dmirror, notifier);
 
 	/*
-	 * Ignore invalidation callbacks for device private pages since
-	 * the invalidation is handled as part of the migration process.
+	 * test_hmm ignores the invalidations of its device's own
+	 * migrations: the migration updates the device page table.  It
+	 * does so only for the device pages this mirror migrated, so the
+	 * other entries of the range go now (a system page a device fault
+	 * mapped, a device page another mirror of the device migrated and
+	 * this one found through a fork); the sequence is left alone, so
+	 * this mirror's own migration still maps what it migrated.
 	 */
 	if (range->event == MMU_NOTIFY_MIGRATE &&
-	    range->owner == dmirror->mdevice)
+	    range->owner == dmirror->mdevice) {
+		if (!dmirror_has_foreign(dmirror, range->start, range->end))
+			return true;
+		mutex_lock(&dmirror->mutex);
+		dmirror_drop_foreign(dmirror, range->start, range->end);
+		mutex_unlock(&dmirror->mutex);
 		return true;
+	}
 
 	mutex_lock(&dmirror->mutex);
 	mmu_interval_set_seq(mni, cur_seq);
@@ -296,21 +370,27 @@ static void dmirror_migrate_finalize_and_map(struct migrate_vma *args,
 	const unsigned long *src = args->src;
 	const unsigned long *dst = args->dst;
 
+	bool retry;
+
 	mutex_lock(&dmirror->mutex);
 	/* Invalidated meanwhile: map nothing, the device will fault. */
-	if (mmu_interval_read_retry(&dmirror->notifier, seq))
-		goto out;
+	retry = mmu_interval_read_retry(&dmirror->notifier, seq);
 	for (unsigned long addr = args->start; addr < args->end;
 	     addr += PAGE_SIZE, src++, dst++) {
 		struct page *dpage = migrate_pfn_to_page(*dst);
 
 		if (!dpage || !(*src & MIGRATE_PFN_MIGRATE))
 			continue;
-		dmirror->pt[dpt_index(addr)] =
-			(page_to_pfn(dpage) << 1) |
-			((*dst & MIGRATE_PFN_WRITE) ? DPT_WRITE : 0);
+		/*
+		 * The invalidation of our own migration was skipped: a
+		 * mapping of the source page (from a device fault) goes now.
+		 */
+		dpt_set(dmirror, addr, 0);
+		if (retry)
+			continue;
+		dpt_set(dmirror, addr, (page_to_pfn(dpage) << 1) |
+			((*dst & MIGRATE_PFN_WRITE) ? DPT_WRITE : 0));
 	}
-out:
 	mutex_unlock(&dmirror->mutex);
 }
 
@@ -344,7 +424,7 @@ static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args,
 		lock_page(dpage);
 		dmirror = spage->zone_device_data;
 		mutex_lock(&dmirror->mutex);
-		dmirror->pt[dpt_index(addr)] = 0;
+		dpt_set(dmirror, addr, 0);
 		mutex_unlock(&dmirror->mutex);
 		if (copy_fails(c, addr)) {
 			dmirror_free_dst(dpage);	/* the copy failed */
@@ -358,6 +438,17 @@ static int dmirror_devmem_fault_alloc_and_copy(struct migrate_vma *args,
 	return 0;
 }
 
+/* Unbind started: the device is going away. */
+static bool dmirror_gone(struct dmirror *dmirror)
+{
+	bool gone;
+
+	spin_lock(&dmirror->mdevice->lock);
+	gone = dmirror->mdevice->removing;
+	spin_unlock(&dmirror->mdevice->lock);
+	return gone;
+}
+
 /*
  * Migrate [start, start + npages) chunk by chunk, one VMA at a time, under
  * the mmap lock held for read, as test_hmm does.  @to_device selects the
@@ -367,18 +458,16 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 			    unsigned long npages, bool to_device,
 			    unsigned int mem, const struct dmirror_choice *c)
 {
-	unsigned long src_pfns[MIGRATE_CHUNK], dst_pfns[MIGRATE_CHUNK];
+	/* Zeroed, as test_hmm's: the RFC does not clear dst[] itself. */
+	unsigned long src_pfns[MIGRATE_CHUNK] = { 0 };
+	unsigned long dst_pfns[MIGRATE_CHUNK] = { 0 };
 	unsigned long end = start + (npages << PAGE_SHIFT), addr, next;
 	struct mm_struct *mm = dmirror->mm;
 	struct migrate_vma args = { 0 };
 	long ret = 0;
-	bool gone;
 
 	/* Released: a real driver's ioctl fails once its device is gone. */
-	spin_lock(&dmirror->mdevice->lock);
-	gone = dmirror->mdevice->removing;
-	spin_unlock(&dmirror->mdevice->lock);
-	if (gone)
+	if (dmirror_gone(dmirror))
 		return -ENODEV;
 	/* Since the mm is for the mirrored process, get a reference first. */
 	if (!mmget_not_zero(mm))
@@ -437,14 +526,219 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 	return ret;
 }
 
+/* ---- device faults: hmm_range_fault() into the device page table ---- */
+
+#define DMIRROR_RANGE_FAULT_TRIES 64	/* HMM_RANGE_DEFAULT_TIMEOUT */
+#define DMIRROR_FAULT_PFNS 64
+
+/* Map what hmm_range_fault() returned; under the driver mutex. */
+static int dmirror_do_fault(struct dmirror *dmirror, struct hmm_range *range)
+{
+	unsigned long *pfns = range->hmm_pfns;
+	unsigned long addr;
+
+	for (addr = range->start; addr < range->end;
+	     addr += PAGE_SIZE, pfns++) {
+		unsigned long entry;
+
+		/* Success with faulting asked for: every entry is valid. */
+		WARN_ON(*pfns & HMM_PFN_ERROR);
+		WARN_ON(!(*pfns & HMM_PFN_VALID));
+
+		entry = hmm_pfn_to_pfn(*pfns) << 1;
+		if (*pfns & HMM_PFN_WRITE)
+			entry |= DPT_WRITE;
+		else if (WARN_ON(range->default_flags & HMM_PFN_WRITE))
+			return -EFAULT;
+		dmirror->pt[dpt_index(addr)] = entry;
+	}
+	return 0;
+}
+
+/*
+ * test_hmm's dmirror_range_fault(): snapshot and fault the range until no
+ * invalidation raced the walk, then map it under the driver mutex, which
+ * the invalidate callback also takes.
+ */
+static int dmirror_range_fault(struct dmirror *dmirror,
+			       struct hmm_range *range)
+{
+	struct mm_struct *mm = dmirror->mm;
+	unsigned long own_seq;
+	int tries = 0;
+	int ret;
+
+	while (true) {
+		if (++tries > DMIRROR_RANGE_FAULT_TRIES)
+			return -EBUSY;
+
+		range->notifier_seq = mmu_interval_read_begin(range->notifier);
+		/* Own migrations do not move the notifier sequence. */
+		mutex_lock(&dmirror->mutex);
+		own_seq = dmirror->own_seq;
+		mutex_unlock(&dmirror->mutex);
+		mmap_read_lock(mm);
+		ret = hmm_range_fault(range);
+		mmap_read_unlock(mm);
+		if (ret) {
+			if (ret == -EBUSY)
+				continue;
+			return ret;
+		}
+
+		mutex_lock(&dmirror->mutex);
+		if (mmu_interval_read_retry(range->notifier,
+					    range->notifier_seq) ||
+		    dmirror->own_seq != own_seq) {
+			mutex_unlock(&dmirror->mutex);
+			continue;
+		}
+		break;
+	}
+
+	ret = dmirror_do_fault(dmirror, range);
+
+	mutex_unlock(&dmirror->mutex);
+	return ret;
+}
+
+int dmirror_fault(struct dmirror *dmirror, unsigned long start,
+		  unsigned long end, bool write)
+{
+	struct mm_struct *mm = dmirror->mm;
+	unsigned long pfns[DMIRROR_FAULT_PFNS];
+	struct hmm_range range = {
+		.notifier = &dmirror->notifier,
+		.hmm_pfns = pfns,
+		.pfn_flags_mask = 0,
+		.default_flags =
+			HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0),
+		.dev_private_owner = dmirror->mdevice,
+	};
+	unsigned long addr;
+	int ret = 0;
+
+	/* Since the mm is for the mirrored process, get a reference first. */
+	if (!mmget_not_zero(mm))
+		return 0;
+
+	for (addr = start; addr < end; addr = range.end) {
+		range.start = addr;
+		range.end = min(end, addr + (DMIRROR_FAULT_PFNS << PAGE_SHIFT));
+
+		ret = dmirror_range_fault(dmirror, &range);
+		if (ret)
+			break;
+	}
+
+	mmput(mm);
+	return ret;
+}
+
+/*
+ * The RFC's test_hmm (patch 4/4 of the series, do_fault_and_migrate()):
+ * fault the chunk in with HMM_PFN_REQ_MIGRATE, which also unmaps it for
+ * migration, then migrate it as after migrate_vma_setup().
+ */
+static int do_fault_and_migrate(struct dmirror *dmirror,
+				struct hmm_range *range, unsigned int mem,
+				const struct dmirror_choice *c)
+{
+	struct migrate_vma *migrate = range->migrate;
+	struct migrate_vma selected;
+	int ret;
+
+	mmap_read_lock(dmirror->mm);
+
+	/* Fault-in pages for migration and update device page table */
+	ret = dmirror_range_fault(dmirror, range);
+
+	migrate_hmm_range_setup(range);
+	/* HMM_PFN_REQ_MIGRATE selects system memory (the RFC's hmm.h). */
+	selected = *migrate;
+	if (range->default_flags & HMM_PFN_REQ_MIGRATE)
+		selected.flags |= MIGRATE_VMA_SELECT_SYSTEM;
+	dmirror_check_collected("migrate_hmm_range_setup()", migrate->src,
+				migrate->dst, migrate->npages,
+				(long)migrate->cpages, &selected);
+
+	dmirror_migrate_alloc_and_copy(migrate, dmirror, c, mem);
+	migrate_vma_pages(migrate);
+	dmirror_check_pages("migrate_vma_pages()", migrate->src,
+			    migrate->dst, migrate->npages);
+	dmirror_migrate_finalize_and_map(migrate, dmirror,
+					 range->notifier_seq);
+	migrate_vma_finalize(migrate);
+
+	mmap_read_unlock(dmirror->mm);
+	return ret;
+}
+
+static long dmirror_fault_and_migrate_to_device(struct dmirror *dmirror,
+						unsigned long start,
+						unsigned long npages,
+						unsigned int mem,
+						const struct dmirror_choice *c)
+{
+	unsigned long end = start + (npages << PAGE_SHIFT), next;
+	unsigned long src_pfns[DMIRROR_FAULT_PFNS] = { 0 };
+	unsigned long dst_pfns[DMIRROR_FAULT_PFNS] = { 0 };
+	struct migrate_vma migrate = { 0 };
+	struct hmm_range range = { 0 };
+	int ret = 0;
+
+	if (!mmget_not_zero(dmirror->mm))
+		return -EFAULT;
+
+	migrate.pgmap_owner = dmirror->mdevice;
+	migrate.src = src_pfns;
+	migrate.dst = dst_pfns;
+
+	range.migrate = &migrate;
+	range.hmm_pfns = src_pfns;
+	range.pfn_flags_mask = 0;
+	range.default_flags = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_MIGRATE;
+	range.dev_private_owner = dmirror->mdevice;
+	range.notifier = &dmirror->notifier;
+
+	for (next = start; next < end; next = range.end) {
+		range.start = next;
+		range.end = min(end, next + (DMIRROR_FAULT_PFNS << PAGE_SHIFT));
+
+		ret = do_fault_and_migrate(dmirror, &range, mem, c);
+		if (ret)
+			break;
+	}
+
+	mmput(dmirror->mm);
+	return ret;
+}
+
 long dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long start,
 			       unsigned long npages, unsigned int mem,
-			       unsigned int decline, unsigned int failcopy)
+			       unsigned int decline, unsigned int failcopy,
+			       bool fault)
 {
 	struct dmirror_choice c = { start, decline, failcopy };
+	long ret;
 
-	return dmirror_migrate(dmirror, start, npages, true,
-			       mem ? mem : DMIRROR_MEM_PRIVATE, &c);
+	mem = mem ? mem : DMIRROR_MEM_PRIVATE;
+	if (!fault)
+		return dmirror_migrate(dmirror, start, npages, true, mem, &c);
+
+	/* Released: a real driver's ioctl fails once its device is gone. */
+	if (dmirror_gone(dmirror))
+		return -ENODEV;
+	/* The RFC's single walk: fault, unmap and migrate. */
+	if (variant_rfc_unified)
+		return dmirror_fault_and_migrate_to_device(dmirror, start,
+							   npages, mem, &c);
+	/* Upstream: one walk to fault the pages in, then the migration's. */
+	ret = dmirror_fault(dmirror, start, start + (npages << PAGE_SHIFT),
+			    false);
+	if (ret)
+		return ret;
+	return dmirror_migrate(dmirror, start, npages, true, mem, &c);
 }
 
 long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,

@@ -45,6 +45,7 @@ const struct fix_info fix_table[NR_FIXES] = {
 };
 
 unsigned long fixes_reverted;
+bool variant_rfc_unified;
 
 int fixes_parse(const char *list, unsigned long *mask)
 {

@@ -19,6 +19,10 @@
  *                             do_swap_page(), the driver's fault_page)
  *   device-pages-skip-empty   __migrate_device_pages()
  *   cpages-count              migrate_device_unmap()
+ * The variant rfc-unified (seed 001, as the patch writes it) rebuilds
+ * migrate_vma_setup() on hmm_range_fault() and adds
+ * migrate_hmm_range_setup(); upstream and RFC sit side by side there.
+ *
  * and one fix that Linux does not have, proposed for a finding of this
  * harness (docs/findings.md):
  *   device-range-anon-vma-ref migrate_device_unmap(),
@@ -32,6 +36,7 @@
  */
 #include <migrace/check.h>
 #include <migrace/fixes.h>
+#include <migrace/hmm.h>
 #include <migrace/memremap.h>
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
@@ -488,7 +493,9 @@ static unsigned long migrate_device_unmap(unsigned long *src_pfns,
 		remove_device_migration_ptes(folio, folio, src_pfns[i]);
 
 		src_pfns[i] = 0;
-		folio_unlock(folio);
+		/* Linux 6.16 (the RFC's base): the fault keeps its lock. */
+		if (!(variant_rfc_unified && page == fault_page))
+			folio_unlock(folio);
 		folio_put(folio);
 		restore--;
 	}
@@ -528,6 +535,17 @@ static void migrate_vma_unmap(struct migrate_vma *migrate)
 int migrate_vma_setup(struct migrate_vma *args)
 {
 	long nr_pages = (args->end - args->start) >> PAGE_SHIFT;
+	/* The RFC: the collection is hmm_range_fault()'s walk. */
+	struct hmm_range range = {
+		.notifier = NULL,
+		.start = args->start,
+		.end = args->end,
+		.migrate = args,
+		.hmm_pfns = args->src,
+		.default_flags = HMM_PFN_REQ_MIGRATE,
+		.dev_private_owner = args->pgmap_owner,
+	};
+	int ret;
 
 	args->start &= PAGE_MASK;
 	args->end &= PAGE_MASK;
@@ -554,6 +572,18 @@ int migrate_vma_setup(struct migrate_vma *args)
 	memset(args->src, 0, sizeof(*args->src) * nr_pages);
 	args->cpages = 0;
 	args->npages = 0;
+
+	if (variant_rfc_unified) {
+		if (args->flags & MIGRATE_VMA_FAULT)
+			range.default_flags |= HMM_PFN_REQ_FAULT;
+
+		ret = hmm_range_fault(&range);
+
+		migrate_hmm_range_setup(&range);
+
+		/* Pages locked and unmapped: stable for the driver's copy. */
+		return ret;
+	}
 
 	migrate_vma_collect(args);
 
@@ -830,8 +860,10 @@ void migrate_vma_pages(struct migrate_vma *migrate)
  * succeeded, or the old one otherwise; unlocks the pages and puts them
  * back.  The driver's copy must be complete before this.
  */
-void migrate_device_finalize(unsigned long *src_pfns,
-			     unsigned long *dst_pfns, unsigned long npages)
+static void __migrate_device_finalize(unsigned long *src_pfns,
+				      unsigned long *dst_pfns,
+				      unsigned long npages,
+				      struct page *fault_page)
 {
 	unsigned long i;
 
@@ -859,7 +891,9 @@ void migrate_device_finalize(unsigned long *src_pfns,
 		src = page_folio(page);
 		dst = page_folio(newpage);
 		remove_device_migration_ptes(src, dst, src_pfns[i]);
-		folio_unlock(src);
+		/* Linux 6.16 (the RFC's base): the fault keeps its lock. */
+		if (!(variant_rfc_unified && page == fault_page))
+			folio_unlock(src);
 
 		if (is_zone_device_page(page))
 			put_page(page);
@@ -876,6 +910,12 @@ void migrate_device_finalize(unsigned long *src_pfns,
 	}
 }
 
+void migrate_device_finalize(unsigned long *src_pfns,
+			     unsigned long *dst_pfns, unsigned long npages)
+{
+	__migrate_device_finalize(src_pfns, dst_pfns, npages, NULL);
+}
+
 /**
  * migrate_vma_finalize() - restore CPU page table entry
  * @migrate: migrate struct containing all migration information
@@ -889,7 +929,8 @@ void migrate_device_finalize(unsigned long *src_pfns,
  */
 void migrate_vma_finalize(struct migrate_vma *migrate)
 {
-	migrate_device_finalize(migrate->src, migrate->dst, migrate->npages);
+	__migrate_device_finalize(migrate->src, migrate->dst, migrate->npages,
+				  migrate->fault_page);
 }
 
 /**
@@ -968,4 +1009,48 @@ int migrate_device_coherent_page(struct page *page)
 	if (src_pfn & MIGRATE_PFN_MIGRATE)
 		return 0;
 	return -EBUSY;
+}
+
+/*
+ * The RFC: hmm_range_fault() with HMM_PFN_REQ_MIGRATE has locked and
+ * unmapped the pages it marked HMM_PFN_MIGRATE; turn its output into the
+ * migrate_vma src[] entries (in place when hmm_pfns is src) and finish
+ * the unmap as migrate_vma_setup() does.
+ */
+void migrate_hmm_range_setup(struct hmm_range *range)
+{
+	struct migrate_vma *migrate = range->migrate;
+
+	if (!migrate)
+		return;
+
+	migrate->npages = (migrate->end - migrate->start) >> PAGE_SHIFT;
+	migrate->cpages = 0;
+
+	for (unsigned long i = 0; i < migrate->npages; i++) {
+		unsigned long pfn = range->hmm_pfns[i];
+
+		/* Only entries both valid and marked for migration go. */
+		if ((pfn & (HMM_PFN_VALID | HMM_PFN_MIGRATE)) !=
+		    (HMM_PFN_VALID | HMM_PFN_MIGRATE)) {
+			migrate->src[i] = 0;
+			migrate->dst[i] = 0;
+			continue;
+		}
+
+		migrate->cpages++;
+
+		/* An empty entry or the zero page: valid, migrate, pfn 0. */
+		if (pfn == (HMM_PFN_VALID | HMM_PFN_MIGRATE)) {
+			migrate->src[i] = MIGRATE_PFN_MIGRATE;
+			continue;
+		}
+
+		migrate->src[i] = migrate_pfn(page_to_pfn(hmm_pfn_to_page(pfn)))
+				  | MIGRATE_PFN_MIGRATE;
+		migrate->src[i] |= (pfn & HMM_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0;
+	}
+
+	if (migrate->cpages)
+		migrate_vma_unmap(migrate);
 }

@@ -302,6 +302,25 @@ static int do_swap_page(struct vm_fault *vmf)
 				pte_unmap_unlock(vmf->pte, vmf->ptl);
 				return 0;
 			}
+			if (variant_rfc_unified) {
+				/*
+				 * Linux 6.16, which the RFC assumes: the
+				 * fault also holds the page lock, and the
+				 * migration leaves the fault page locked.
+				 */
+				if (trylock_page(vmf->page)) {
+					get_page(vmf->page);
+					pte_unmap_unlock(vmf->pte, vmf->ptl);
+					check_pgmap_alive(vmf->page->pgmap,
+							  "migrate_to_ram");
+					ret = vmf->page->pgmap->ops->migrate_to_ram(vmf);
+					unlock_page(vmf->page);
+					put_page(vmf->page);
+				} else {
+					pte_unmap_unlock(vmf->pte, vmf->ptl);
+				}
+				return ret;
+			}
 			/*
 			 * Get a page reference while we know the page can't be
 			 * freed.

@@ -130,6 +130,13 @@ unsigned long mmu_interval_read_begin(struct mmu_interval_notifier *sub)
 	return seq;
 }
 
+bool mmu_interval_check_retry(struct mmu_interval_notifier *sub,
+			      unsigned long seq)
+{
+	sched_point(EV_NOTE, "mmu_interval_check_retry", __func__, sub, 0, 0);
+	return READ_ONCE(sub->invalidate_seq) != seq;
+}
+
 bool mmu_interval_read_retry(struct mmu_interval_notifier *sub,
 			     unsigned long seq)
 {

@@ -85,6 +85,9 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 				op->node = (b2 >> 3) % NR_NODES;
 			if (op_sigs[op->kind].args & OPA_MOVEALL)
 				op->flags = (b2 >> 4) & MOVE_ALL;
+			/* migrate_to_device: fault and migrate */
+			if (op_sigs[op->kind].args & OPA_FAULT)
+				op->flags = (b1 >> 6) & MIGRATE_FAULT;
 		}
 	}
 	b = next(&c);

@@ -40,7 +40,8 @@ const struct op_sig op_sigs[NR_OP_KINDS] = {
 	[OP_MUNMAP] = { OPA_PAGE | OPA_NPAGES },
 	[OP_MADVISE] = { OPA_PAGE | OPA_NPAGES | OPA_ADVICE },
 	[OP_FORK] = { 0 },
-	[OP_MIGRATE_TO_DEVICE] = { OPA_PAGE | OPA_NPAGES | OPA_MEM | OPA_MASKS },
+	[OP_MIGRATE_TO_DEVICE] = { OPA_PAGE | OPA_NPAGES | OPA_MEM | OPA_MASKS |
+				   OPA_FAULT },
 	[OP_MIGRATE_TO_SYSTEM] = { OPA_PAGE | OPA_NPAGES | OPA_MEM | OPA_MASKS },
 	[OP_RECLAIM] = { 0 },
 	[OP_PIN] = { OPA_PAGE | OPA_PINFLAGS },
@@ -199,6 +200,10 @@ void op_format(const struct op *op, char *buf, size_t len)
 				if (op->mem & b)
 					n += snprintf(buf + n, len - n, ", %s",
 						      mem_kind_name(b));
+		if (op->kind < NR_OP_KINDS &&
+		    (op_sigs[op->kind].args & OPA_FAULT) &&
+		    (op->flags & MIGRATE_FAULT) && n > 0 && (size_t)n < len)
+			n += snprintf(buf + n, len - n, ", fault");
 		/* The driver's choices, for the ops that take them. */
 		if (op->kind < NR_OP_KINDS &&
 		    (op_sigs[op->kind].args & OPA_MASKS)) {
@@ -302,6 +307,8 @@ static void gen_op(struct op *op, int k, struct rng *r, int ncpus,
 		op->flags = rng_below(r, 2) ? MOVE_ALL : 0;
 	if (op_sigs[k].args & OPA_PROT)
 		op->prot = PROT_READ | (rng_below(r, 2) ? PROT_WRITE : 0);
+	if (op_sigs[k].args & OPA_FAULT)
+		op->flags = rng_below(r, 3) ? 0 : MIGRATE_FAULT;
 	/*
 	 * An op that uses a resource mostly uses one an earlier op of this
 	 * CPU made (as syzkaller does): a pin's accesses and unpin target a

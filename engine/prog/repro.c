@@ -143,11 +143,12 @@ static const char *sig_text(int k, char *buf, size_t len)
 {
 	u16 a = op_sigs[k].args;
 
-	snprintf(buf, len, "%s(%s%s%s%s%s%s%s%s%s%s%s)", op_name(k),
+	snprintf(buf, len, "%s(%s%s%s%s%s%s%s%s%s%s%s%s)", op_name(k),
 		 a & OPA_PAGE ? "pN" : "", a & OPA_NPAGES ? ", K" : "",
 		 a & OPA_ADVICE ? ", MADV_*" : "",
 		 a & OPA_PROT ? ", PROT_READ[|PROT_WRITE]" : "",
 		 a & OPA_MEM ? "[, private][, coherent]" : "",
+		 a & OPA_FAULT ? "[, fault]" : "",
 		 a & OPA_SLOT ? "[, slot S]" : "",
 		 a & OPA_MASKS ? "[, decline M][, failcopy M]" : "",
 		 a & OPA_PINFLAGS ? "[, write][, longterm][, fast]" : "",
@@ -250,6 +251,14 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 				return perr(c, q, "'%.*s' given twice", (int)n,
 					    q);
 			op->mem |= (u8)b;
+		} else if ((args & OPA_FAULT) && n == (size_t)(e - q) &&
+			   word_is(q, n, "fault")) {
+			if (next < npos)
+				return perr(c, q, "'fault' before the required arguments: %s",
+					    sig);
+			if (op->flags & MIGRATE_FAULT)
+				return perr(c, q, "'fault' given twice");
+			op->flags |= MIGRATE_FAULT;
 		} else if ((args & OPA_MOVEALL) && n == (size_t)(e - q) &&
 			   word_is(q, n, "all")) {
 			if (next < npos)
@@ -1022,7 +1031,7 @@ static bool op_equal(const struct op *a, const struct op *b)
 		return false;
 	if ((args & OPA_NODE) && a->node != b->node)
 		return false;
-	if ((args & OPA_MOVEALL) && a->flags != b->flags)
+	if ((args & (OPA_MOVEALL | OPA_FAULT)) && a->flags != b->flags)
 		return false;
 	if ((args & OPA_PROT) && a->prot != b->prot)
 		return false;

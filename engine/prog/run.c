@@ -479,7 +479,8 @@ static void exec_op(int cpu, int i)
 	case OP_MIGRATE_TO_DEVICE:
 		dmirror_migrate_to_device(&M.dmirrors[op->proc], addr,
 					  op->npages, op_mem(op), op->decline,
-					  op->failcopy);
+					  op->failcopy,
+					  op->flags & MIGRATE_FAULT);
 		break;
 	case OP_MIGRATE_TO_SYSTEM:
 		dmirror_migrate_to_system(&M.dmirrors[op->proc], addr,
@@ -713,6 +714,7 @@ int run_program(const struct program *p, const struct settings *s,
 	M.prog = p;
 	machine_reset(p->ncpus);
 	fixes_reverted = s->reverted;
+	variant_rfc_unified = s->variant == VARIANT_RFC_UNIFIED;
 	cache_reset(s->arch == ARCH_VIVT);
 	oracle_strict = s->strict;
 	oracle_reset(REGION_PAGES, p->ncpus, true, p->populate);

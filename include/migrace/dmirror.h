@@ -34,6 +34,12 @@ struct dmirror {
 	struct mm_struct *mm;
 	struct mmu_interval_notifier notifier;
 	struct rw_semaphore mutex;	/* used as a mutex */
+	/*
+	 * Bumped, under the mutex, by every change the driver's own
+	 * migrations make to the device page table (their invalidations
+	 * are skipped and do not move the notifier sequence).
+	 */
+	unsigned long own_seq;
 	/* device page table: (pfn << 1) | DPT_WRITE, 0 when empty */
 	unsigned long pt[DPT_ENTRIES];
 };
@@ -51,7 +57,14 @@ int dmirror_init(struct dmirror *dmirror, struct dmirror_device *mdevice,
  */
 long dmirror_migrate_to_device(struct dmirror *dmirror, unsigned long start,
 			       unsigned long npages, unsigned int mem,
-			       unsigned int decline, unsigned int failcopy);
+			       unsigned int decline, unsigned int failcopy,
+			       bool fault);
+/*
+ * test_hmm's dmirror_fault(): fault [start, end) in with hmm_range_fault()
+ * (HMM_PFN_REQ_WRITE if @write) and map it in the device page table.
+ */
+int dmirror_fault(struct dmirror *dmirror, unsigned long start,
+		  unsigned long end, bool write);
 long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
 			       unsigned long npages, unsigned int mem,
 			       unsigned int decline, unsigned int failcopy);

@@ -38,6 +38,14 @@ static inline bool fix_enabled(enum fix_id id)
 	return !(fixes_reverted & (1UL << id));
 }
 
+/*
+ * The variant: upstream, or the RFC of seed 001 ("mm: unified fault and
+ * migrate device page paths"), ported as the patch writes it.  Like a fix
+ * switch, both versions sit side by side where the patch changes code
+ * (mm/hmm.c, mm/migrate_device.c, the driver's migrate-on-fault path).
+ */
+extern bool variant_rfc_unified;
+
 /* Parse "a,b", "all" or "none" into a mask; -1 on an unknown name. */
 int fixes_parse(const char *list, unsigned long *mask);
 /* Comma-separated names of the set bits ("none" if empty). */

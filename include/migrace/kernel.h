@@ -154,6 +154,7 @@ void __mg_warn(const char *cond, const char *file, int line, const char *func)
 #define EEXIST 17
 #define ENODEV 19
 #define EFAULT 14
+#define ERANGE 34
 #define EACCES 13
 #define EINVAL 22
 #define EACCES 13

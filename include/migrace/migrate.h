@@ -36,6 +36,8 @@ enum migrate_vma_direction {
 	MIGRATE_VMA_SELECT_SYSTEM = 1 << 0,
 	MIGRATE_VMA_SELECT_DEVICE_PRIVATE = 1 << 1,
 	MIGRATE_VMA_SELECT_DEVICE_COHERENT = 1 << 2,
+	/* The RFC of seed 001: fault pages in while collecting them. */
+	MIGRATE_VMA_FAULT = 1 << 3,
 };
 
 struct migrate_vma {
@@ -61,6 +63,13 @@ void migrate_device_pages(unsigned long *src_pfns, unsigned long *dst_pfns,
 void migrate_device_finalize(unsigned long *src_pfns,
 			     unsigned long *dst_pfns, unsigned long npages);
 int migrate_device_coherent_page(struct page *page);
+/*
+ * The RFC of seed 001: after hmm_range_fault() with HMM_PFN_REQ_MIGRATE,
+ * turn its output into range->migrate's src[] and unmap (variant
+ * rfc-unified only).
+ */
+struct hmm_range;
+void migrate_hmm_range_setup(struct hmm_range *range);
 
 /* mm/migrate.c */
 #define MIGRATEPAGE_SUCCESS 0

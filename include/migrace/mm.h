@@ -66,6 +66,8 @@ static inline unsigned long mm_cpumask(struct mm_struct *mm)
 #define mmap_read_unlock(mm) __up_read(&(mm)->mmap_lock, "mmap_read_unlock", __func__)
 #define mmap_write_lock(mm) __down_write(&(mm)->mmap_lock, "mmap_write_lock", __func__)
 #define mmap_write_unlock(mm) __up_write(&(mm)->mmap_lock, "mmap_write_unlock", __func__)
+/* As the kernel without lockdep: someone holds it. */
+#define mmap_assert_locked(mm) VM_BUG_ON(!rwsem_is_locked(&(mm)->mmap_lock))
 #define mmap_write_downgrade(mm) \
 	__downgrade_write(&(mm)->mmap_lock, "mmap_write_downgrade", __func__)
 

@@ -74,6 +74,9 @@ int mmu_interval_notifier_insert(struct mmu_interval_notifier *sub,
 				 const struct mmu_interval_notifier_ops *ops);
 void mmu_interval_notifier_remove(struct mmu_interval_notifier *sub);
 unsigned long mmu_interval_read_begin(struct mmu_interval_notifier *sub);
+/* Like read_retry(), without the ordering: a hint to give up early. */
+bool mmu_interval_check_retry(struct mmu_interval_notifier *sub,
+			      unsigned long seq);
 bool mmu_interval_read_retry(struct mmu_interval_notifier *sub,
 			     unsigned long seq);
 void mmu_interval_set_seq(struct mmu_interval_notifier *sub,

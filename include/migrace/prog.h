@@ -57,7 +57,7 @@ struct op {
 	 */
 	u8 decline;
 	u8 failcopy;
-	u8 flags;	/* pin: PIN_*; move_pages: MOVE_ALL */
+	u8 flags;	/* pin: PIN_*; move_pages: MOVE_ALL; migrate: MIGRATE_FAULT */
 	u8 node;	/* move_pages: target node; compact: the node */
 	/*
 	 * unbind: bit i for entry i of each eviction chunk, the driver
@@ -95,6 +95,12 @@ const char *prot_name(int prot);
 
 /* move_pages(): MPOL_MF_MOVE_ALL, move pages mapped more than once too */
 #define MOVE_ALL	0x1
+/*
+ * migrate_to_device(): fault the pages in and migrate them (test_hmm's
+ * migrate-on-fault): upstream, hmm_range_fault() then migrate_vma_*();
+ * rfc-unified, one hmm_range_fault() walk with HMM_PFN_REQ_MIGRATE.
+ */
+#define MIGRATE_FAULT	0x1
 
 /*
  * What each op kind takes, in the order op_format() prints it: the parser
@@ -113,6 +119,7 @@ const char *prot_name(int prot);
 #define OPA_MEM		0x80	/* optional "private", "coherent" (MEM_*) */
 #define OPA_NODE	0x100	/* optional "node N": N < NR_NODES, default 0 */
 #define OPA_MOVEALL	0x200	/* optional "all" (MPOL_MF_MOVE_ALL) */
+#define OPA_FAULT	0x800	/* optional "fault" (MIGRATE_FAULT) */
 
 struct op_sig {
 	u16 args;
