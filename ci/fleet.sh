@@ -2,8 +2,8 @@
 # ci/fleet.sh: a fuzzing fleet on one machine (docs/fleet.md).
 #
 #   ci/fleet.sh [-n N] [-t SECONDS] [--engine afl|libfuzzer]
-#               [--revert FIX[,FIX...]] [--arch x86|vivt] [--strict]
-#               [--corpus DIR] [--out DIR] [--bin DIR] [--migrace PATH]
+#               [--revert FIX[,FIX...]] [--variant upstream|rfc-unified]
+#               [--arch x86|vivt] [--strict] [--corpus DIR] [--out DIR] [--bin DIR] [--migrace PATH]
 #
 # afl (default): one afl-fuzz -M and N-1 -S instances on one sync
 # directory: the main one plain, then ASan, then CMPLOG, then plain ones
@@ -22,9 +22,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
-n=3 secs=600 engine=afl revert="" arch="" strict="" corpus=$root/corpus/fuzz_migrate
+n=3 secs=600 engine=afl revert="" variant="" arch="" strict="" corpus=$root/corpus/fuzz_migrate
 out="" bin=$root/build-fleet/bin migrace=""
-usage() { echo "usage: ci/fleet.sh [-n N] [-t SECONDS] [--engine afl|libfuzzer] [--revert FIX[,FIX...]] [--arch x86|vivt] [--strict] [--corpus DIR] [--out DIR] [--bin DIR] [--migrace PATH]" >&2; exit 2; }
+usage() { echo "usage: ci/fleet.sh [-n N] [-t SECONDS] [--engine afl|libfuzzer] [--revert FIX[,FIX...]] [--variant upstream|rfc-unified] [--arch x86|vivt] [--strict] [--corpus DIR] [--out DIR] [--bin DIR] [--migrace PATH]" >&2; exit 2; }
 need() { [ $# -ge 2 ] || { echo "ci/fleet.sh: $1 needs a value" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -32,6 +32,7 @@ while [ $# -gt 0 ]; do
 	-t) need "$@"; secs=$2; shift ;;
 	--engine) need "$@"; engine=$2; shift ;;
 	--revert) need "$@"; revert=$2; shift ;;
+	--variant) need "$@"; variant=$2; shift ;;
 	--arch) need "$@"; arch=$2; shift ;;
 	--strict) strict=1 ;;
 	--corpus) need "$@"; corpus=$2; shift ;;
@@ -53,6 +54,7 @@ if [ -z "$migrace" ]; then
 fi
 # The run's settings: the environment of the targets and of `decode`.
 export MIGRACE_REVERT=${revert:-none}
+[ -n "$variant" ] && export MIGRACE_VARIANT=$variant
 [ -n "$arch" ] && export MIGRACE_ARCH=$arch
 [ -n "$strict" ] && export MIGRACE_STRICT=1
 # Refuse bad settings before creating or building anything (decode
@@ -64,7 +66,7 @@ rm -rf "$probe"
 [ -n "$out" ] || out=$root/build-fleet/out-$(date -u +%Y%m%d-%H%M%S)
 mkdir -p "$out" "$corpus" "$bin"
 out=$(cd "$out" && pwd) corpus=$(cd "$corpus" && pwd) bin=$(cd "$bin" && pwd)
-echo "fleet: $engine, $n instance(s), $secs s, revert $MIGRACE_REVERT${arch:+, arch $arch}${strict:+, strict}" | tee "$out/run.txt"
+echo "fleet: $engine, $n instance(s), $secs s, revert $MIGRACE_REVERT${variant:+, variant $variant}${arch:+, arch $arch}${strict:+, strict}" | tee "$out/run.txt"
 date -u '+started %Y-%m-%d %H:%M:%S UTC' >> "$out/run.txt"
 
 # ---- build: one output directory per instrumentation

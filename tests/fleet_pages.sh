@@ -81,4 +81,5 @@ bad "--engine: 'honggfuzz' is not valid" --engine honggfuzz
 bad "unknown option '--bogus'" --bogus
 bad "MIGRACE_REVERT: unknown fix 'no-such-fix'" --revert no-such-fix
 bad "MIGRACE_ARCH: unknown arch 'arm'" --arch arm
+bad "MIGRACE_VARIANT: unknown variant 'rfc'" --variant rfc
 echo "ok: chromium rendered the index ($rows table rows) and $(ls "$tmp"/out/repros | wc -l) pages"

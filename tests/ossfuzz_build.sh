@@ -12,7 +12,8 @@ export CC=clang CXX=clang++ SANITIZER=address FUZZING_ENGINE=libfuzzer \
 	ARCHITECTURE=x86_64 SRC=$(dirname "$src") WORK=$tmp/work OUT=$tmp/out \
 	CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -fsanitize=address -fsanitize-address-use-after-scope -fsanitize=fuzzer-no-link" \
 	CXXFLAGS="-fsanitize=address" LIB_FUZZING_ENGINE=-fsanitize=fuzzer \
-	MIGRACE_JOBS=2 MIGRACE_REVERTED_TARGETS=young-dirty-entry
+	MIGRACE_JOBS=2 MIGRACE_REVERTED_TARGETS=young-dirty-entry \
+	MIGRACE_VARIANT_TARGETS=rfc-unified
 t0=$(date +%s)
 # As the Dockerfile does: build.sh copied to $SRC, run from the checkout.
 cp "$src/.clusterfuzzlite/build.sh" "$tmp/build.sh"
@@ -56,4 +57,7 @@ t=fuzz_migrate_revert_young_dirty_entry
 [ -x "$tmp/out/$t" ] && [ -s "$tmp/out/$t.options" ] || fail "$t not built"
 (cd "$tmp/out" && ./$t -runs=0 2>&1) | grep -q '^fuzz_migrate: settings: variant upstream, arch x86, revert young-dirty-entry$' || fail "$t settings"
 (cd "$tmp/out" && MIGRACE_REVERT=none ./$t -runs=0 2>&1) | grep -q 'revert none$' || fail "$t: MIGRACE_REVERT does not override"
+t=fuzz_migrate_rfc_unified
+[ -x "$tmp/out/$t" ] && [ -s "$tmp/out/$t.dict" ] || fail "$t not built"
+(cd "$tmp/out" && ./$t -runs=0 2>&1) | grep -q '^fuzz_migrate: settings: variant rfc-unified, arch x86, revert none$' || fail "$t settings"
 echo ok
