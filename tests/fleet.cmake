@@ -29,10 +29,12 @@ set_tests_properties(fleet/report-pages PROPERTIES TIMEOUT 300)
 
 # ci/fleet.sh, 2 AFL++ instances for 20 s with a fix reverted.  The AFL++
 # builds are kept in the build tree (rebuilt only when a source changes).
+# Not serial: the race it must find is found within a second even on a
+# loaded machine.
 find_program(MIGRACE_AFL_FUZZ afl-fuzz)
 if(MIGRACE_AFL_FUZZ)
   add_test(NAME fleet/smoke
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fleet_smoke.sh $<TARGET_FILE:migrace>
                    ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/fleet)
-  set_tests_properties(fleet/smoke PROPERTIES TIMEOUT 900 RUN_SERIAL TRUE)
+  set_tests_properties(fleet/smoke PROPERTIES TIMEOUT 900)
 endif()
