@@ -41,7 +41,7 @@ for f in "$tmp"/out/repros/*.repro; do
 	"$migrace" repro "$f" > /dev/null; [ $? -eq 1 ] || fail "$f does not reproduce"
 	"$migrace" repro "$f" --revert none > /dev/null || fail "$f not clean with --revert none"
 	s=$(basename "$f" .repro)
-	for k in '^# BUG: migrace: ' '^| First seen | ' '^| Count | ' '^| Fix switch | `' '^## Report' '^## Repro file' '^CPU0 '; do
+	for k in '^# BUG: migrace: ' '^| First seen | ' '^| Count | ' '^| Fix switch | `' '^## Report' '^## Repro file' '^CPU0\b'; do
 		grep -q "$k" "$p/$s.md" || fail "$s.md: no '$k'"
 	done
 done
