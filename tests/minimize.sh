@@ -1,7 +1,7 @@
 #!/bin/sh
 # minimize.sh MIGRACE FILE TMPDIR: `migrace minimize` of a regression keeps
 # a regression: the result fails as written (exit 1), runs clean with every
-# fix in place (exit 0), replays identically 20 times, has no more ops and
+# fix in place (exit 0), replays identically, has no more ops and
 # no more preemptions than FILE, and its header says it was minimized and
 # keeps the line naming how FILE was found.
 migrace=$1 file=$2 tmp=$3
@@ -16,30 +16,34 @@ mkdir -p "$tmp" || exit 1
 rm -f "$out"
 "$migrace" minimize "$file" -o "$out" --budget 3 > "$tmp/minimize-$name.log" ||
 	fail "minimize exited $?"
+"$migrace" repro "$file" > "$tmp/before-$name.log"
 "$migrace" repro "$out" > "$tmp/after-$name.log"
 [ $? -eq 1 ] || fail "the result does not reproduce"
 "$migrace" repro "$out" --revert none > /dev/null ||
 	fail "the result is not clean with every fix in place"
-sh "$here/repro_stable.sh" "$migrace" "$out" 20 > /dev/null ||
+# (each regression's own ctest replays it 20 times)
+sh "$here/repro_stable.sh" "$migrace" "$out" 5 > /dev/null ||
 	fail "the result does not replay deterministically"
-# the same report: its first line (titles of regressions hold no pfn here)
-t0=$("$migrace" repro "$file" | head -1 | sed 's/0x[0-9a-f]*/#/g; s/[0-9][0-9]*/#/g')
-t1=$(head -1 "$tmp/after-$name.log" | sed 's/0x[0-9a-f]*/#/g; s/[0-9][0-9]*/#/g')
-[ "$t0" = "$t1" ] || fail "another report: '$t1', was '$t0'"
+# the same report: its first line, numbers masked
+mask() {
+	head -1 "$1" | sed 's/0x[0-9a-f]*/#/g; s/[0-9][0-9]*/#/g'
+}
+[ "$(mask "$tmp/before-$name.log")" = "$(mask "$tmp/after-$name.log")" ] ||
+	fail "another report: '$(head -1 "$tmp/after-$name.log")'"
 ops() {	# the op lines of the cpu sections
 	awk '/^cpu [0-9]+:/ { c = 1; next } /^schedule:/ { c = 0 }
 	     c && /^    [a-z]/ { n++ } END { print n + 0 }' "$1"
 }
-pre() {
-	"$migrace" repro "$1" | sed -n 's/^repro: .*, \([0-9]*\) preemptions)$/\1/p'
+pre() {	# the preemptions of a replay, from its last line
+	sed -n 's/^repro: .*, \([0-9]*\) preemptions)$/\1/p' "$1"
 }
+p0=$(pre "$tmp/before-$name.log") p1=$(pre "$tmp/after-$name.log")
 [ "$(ops "$out")" -le "$(ops "$file")" ] ||
 	fail "$(ops "$out") ops, more than the $(ops "$file") of the input"
-[ "$(pre "$out")" -le "$(pre "$file")" ] ||
-	fail "$(pre "$out") preemptions, more than the $(pre "$file") of the input"
+[ "$p1" -le "$p0" ] || fail "$p1 preemptions, more than the $p0 of the input"
 grep -q "^# minimized by: migrace minimize " "$out" || fail "no 'minimized by:' line"
 grep -q "^# minimized from: " "$out" || fail "no 'minimized from:' line"
 if grep -q "found from scratch by:" "$file"; then
 	grep -q "found from scratch by:" "$out" || fail "lost the 'found from scratch by:' line"
 fi
-echo "ok: $name: $(ops "$file") -> $(ops "$out") ops, $(pre "$file") -> $(pre "$out") preemptions"
+echo "ok: $name: $(ops "$file") -> $(ops "$out") ops, $p0 -> $p1 preemptions"
