@@ -36,11 +36,11 @@ while [ "$(date +%s)" -lt "$end" ]; do
 		sed -E 's/0x[0-9a-f]+/ADDR/g; s/[0-9]+/N/g')
 	if [ -z "$title" ]; then
 		clean=$((clean + 1)); rm -f "$out/seed-$seed.repro"
-		echo "$seed clean $last" >> "$out/runs.txt"
+		echo "$seed -clean- $last" >> "$out/runs.txt"
 	else
 		echo "$seed $title | $last" >> "$out/runs.txt"
 	fi
 	seed=$((seed + 1))
 done
 echo "survey: $((seed - 1)) explores, $schedules schedules, $clean clean ($*)"
-grep -v ' clean ' "$out/runs.txt" | cut -d' ' -f2- | sed 's/ | .*//' | sort | uniq -c | sort -rn
+grep -v ' -clean- ' "$out/runs.txt" | cut -d' ' -f2- | sed 's/ | .*//' | sort | uniq -c | sort -rn

@@ -102,6 +102,13 @@ options)
 	expect 2 "--check-determinism is not an option of repro (explore only)" "$migrace" repro "$good_repro" --check-determinism
 	expect 2 "--continue is not an option of explore (repro only)" "$migrace" explore --continue
 	expect 2 "MIGRACE_SELFTEST_NONDETERMINISM must be 1 or unset" env MIGRACE_SELFTEST_NONDETERMINISM=2 "$migrace" explore --runs 1
+	expect 2 "minimize needs -o OUT" "$migrace" minimize "$good_repro"
+	expect 2 "minimize needs a FILE" "$migrace" minimize -o "$tmp/x.repro"
+	expect 2 "--budget: '0' is not valid" "$migrace" minimize "$good_repro" -o "$tmp/x.repro" --budget 0
+	expect 2 "--cpus is not an option of minimize (explore only)" "$migrace" minimize "$good_repro" -o "$tmp/x.repro" --cpus 2
+	expect 2 "--trace is not an option of minimize (repro only)" "$migrace" minimize "$good_repro" -o "$tmp/x.repro" --trace
+	expect 2 "good-comments-everywhere.repro: the replay reports nothing: nothing to minimize" "$migrace" minimize "$good_repro" -o "$tmp/x.repro"
+	[ -e "$tmp/x.repro" ] && { echo "FAIL: minimize of a clean file wrote its output"; fail=1; }
 	expect 0 "" "$migrace" explore --runs=3 --cpus=3 --seed 0x10 -q
 	expect 0 "" "$migrace" explore --budget 0.2 -q
 	expect 0 "" "$migrace" --help
@@ -152,6 +159,8 @@ files)
 	expect 2 "-o $tmp: is a directory" "$migrace" explore --revert flush-tlb-under-ptl -o "$tmp"
 	expect 2 "its directory does not exist" "$migrace" explore --revert flush-tlb-under-ptl -o "$tmp/no/such/dir/x.repro"
 	expect 2 "its directory does not exist" "$migrace" decode "$good_repro" -o "$tmp/no/x.repro"
+	expect 2 "its directory does not exist" "$migrace" minimize "$good_repro" -o "$tmp/no/x.repro"
+	expect 2 "/nonexistent.repro: No such file or directory" "$migrace" minimize /nonexistent.repro -o "$tmp/x.repro"
 	if [ -e /dev/full ]; then
 		expect 2 "cannot write /dev/full: No space left on device" "$migrace" decode "$good_repro" -o /dev/full
 		if grep -q "repro:" "$tmp/out"; then

@@ -288,7 +288,7 @@ TEST(coherent_migration_both_ways)
 	ASSERT_EQ(mdevice.cpagemap.ref, 3);	/* initial + two pages */
 	ASSERT_EQ(mm->rss_anon, 2);
 	/* The device mirror maps what the CPU maps. */
-	ASSERT_EQ(dmirror.pt[(A0 - TASK_UNMAPPED_BASE) >> PAGE_SHIFT] >> 1,
+	ASSERT_EQ(dpt_pfn(dmirror.pt[(A0 - TASK_UNMAPPED_BASE) >> PAGE_SHIFT]),
 		  page_to_pfn(c0));
 
 	/* The CPU reads and writes it in place, no fault to migrate it. */

@@ -309,7 +309,7 @@ TEST(fault_on_device_private_entry_migrates_back)
 	ASSERT_EQ(dpage->data[0], 0xd0);
 	ASSERT_EQ(dpage->data[3], 0xd3);
 	ASSERT_EQ(page_mapcount(dpage), 1);
-	ASSERT_EQ(dmirror.pt[idx], (page_to_pfn(dpage) << 1) | DPT_WRITE);
+	ASSERT_EQ(dmirror.pt[idx], dpt_entry(page_to_pfn(dpage), DPT_WRITE));
 	/* The system page is unmapped, and freed once the LRU batch drains. */
 	ASSERT_EQ(page_mapcount(spage), 0);
 	lru_add_drain();

@@ -20,6 +20,7 @@
 
 #include "cli_opts.h"
 #include "ktap.h"
+#include "minimize.h"
 
 #define EXIT_CRASH 3
 
@@ -62,7 +63,7 @@ static const char usage_text[] =
 	"                            (finish the run under a seeded strategy where the schedule ends)\n"
 	"       migrace repro --ktap FILE...   (KTAP: each file as written, with --revert none, twice)\n"
 	"       migrace decode FUZZ_INPUT|- -o REPRO\n"
-	"       migrace minimize FILE -o OUT   (not implemented yet)\n"
+	"       migrace minimize FILE|- -o OUT [--budget SECONDS] [--seed S] [-v]\n"
 	"       migrace stress ...             (not implemented yet)\n"
 	"environment (decode, fuzz targets): MIGRACE_REVERT, MIGRACE_VARIANT, MIGRACE_ARCH, MIGRACE_STRICT\n"
 	"exit status: 0 nothing found / clean replay, 1 a bug found or reproduced,\n"
@@ -583,9 +584,36 @@ static int cmd_repro(int argc, char **argv)
 		printf("repro: wrote %s   (migrace repro FILE)\n", o.out);
 	}
 	printf("trace: %#018llx\n", (unsigned long long)res.trace_hash);
-	printf("repro: %s: %s (%llu events)\n", name,
-	       ret ? "bug reproduced" : "clean", (unsigned long long)res.steps);
+	printf("repro: %s: %s (%llu events, %llu preemptions)\n", name,
+	       ret ? "bug reproduced" : "clean", (unsigned long long)res.steps,
+	       (unsigned long long)res.preemptions);
 	return ret ? 1 : 0;
+}
+
+static int cmd_minimize(int argc, char **argv)
+{
+	struct cli_opts o;
+	char err[512], cmdline[1024];
+	size_t off;
+	int ret;
+
+	if (cli_parse(CLI_MINIMIZE, argc, argv, &o, err, sizeof(err)))
+		return bad("%s", err);
+	if (check_out_path(o.out))
+		return 2;
+	/* The output's header names the command that made it. */
+	off = (size_t)snprintf(cmdline, sizeof(cmdline), "migrace minimize");
+	for (int i = 0; i < argc && off < sizeof(cmdline); i++)
+		off += (size_t)snprintf(cmdline + off, sizeof(cmdline) - off,
+					" %s", argv[i]);
+	ret = minimize_run(&o, cmdline, err, sizeof(err));
+	if (ret == 2)
+		return bad("%s", err);
+	if (ret) {
+		fprintf(stderr, "migrace: %s\n", err);
+		return EXIT_CRASH;
+	}
+	return 0;
 }
 
 static int cmd_decode(int argc, char **argv)
@@ -632,7 +660,7 @@ int main(int argc, char **argv)
 	install_crash_handlers();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2)
-		return bad("missing command (fixes, explore, repro, decode); see 'migrace --help'");
+		return bad("missing command (fixes, explore, repro, decode, minimize); see 'migrace --help'");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		fputs(usage_text, stdout);
@@ -646,8 +674,10 @@ int main(int argc, char **argv)
 		return cmd_repro(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "decode"))
 		return cmd_decode(argc - 2, argv + 2);
-	if (!strcmp(argv[1], "minimize") || !strcmp(argv[1], "stress"))
+	if (!strcmp(argv[1], "minimize"))
+		return cmd_minimize(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "stress"))
 		return bad("'%s' is not implemented yet", argv[1]);
-	return bad("unknown command '%.60s' (fixes, explore, repro, decode); see 'migrace --help'",
+	return bad("unknown command '%.60s' (fixes, explore, repro, decode, minimize); see 'migrace --help'",
 		   argv[1]);
 }

@@ -32,6 +32,7 @@ struct oop {
 	u64 start, end;	/* end == 0: in progress */
 	bool withdrawn;
 	bool maybe;	/* may not happen: overwrites nothing */
+	bool remap;	/* over the whole page: MADV_DONTNEED, munmap, mmap */
 	int orig;	/* fork copy: the parent's op, or -1 */
 	const char *what;	/* the program op, for the report title */
 };
@@ -52,6 +53,19 @@ static struct {
 	u64 lazyfree_ret[ORACLE_PROCS][REGION_PAGES];	/* when it returned */
 	u64 clock;
 } O;
+
+/*
+ * The slots in use: one per CPU, and the device's (DEV_SLOT), which
+ * device_write stores into.  An op over [slot_lo, slot_hi] covers the
+ * used slots in that range: [0, DEV_SLOT] is the whole page.
+ */
+static bool slot_used(int s)
+{
+	return s < O.slots || s == DEV_SLOT;
+}
+
+#define for_each_slot(s, lo, hi) \
+	for (int s = (lo); s <= (hi); s++) if (slot_used(s))
 
 static u64 now(void)
 {
@@ -76,6 +90,7 @@ static int new_op(u64 value, u64 start, u64 end, int orig, const char *what)
 	o->end = end;
 	o->withdrawn = false;
 	o->maybe = false;
+	o->remap = false;
 	o->orig = orig;
 	o->what = what;
 	return O.nops++;
@@ -108,9 +123,10 @@ void oracle_reset(int region_pages, int nslots, bool mapped, bool populate)
 	for (int p = 0; p < ORACLE_PROCS; p++) {
 		O.forking[p] = 0;
 		for (int pg = 0; pg < region_pages; pg++)
-			for (int s = 0; s < nslots; s++) {
+			for_each_slot(s, 0, DEV_SLOT) {
 				u64 v = !mapped ? VAL_UNMAPPED :
-					populate ? oracle_initial_value(p, pg, s) : 0;
+					populate && s != DEV_SLOT ?
+					oracle_initial_value(p, pg, s) : 0;
 
 				if (p > 0)
 					v = VAL_UNMAPPED;	/* no process yet */
@@ -138,15 +154,18 @@ static int op_begin(int proc, int page, int npages, int slot_lo,
 	u64 t = now();
 	int op = new_op(value, t, 0, -1, what);
 
-	if (op >= 0)
+	if (op >= 0) {
 		O.ops[op].maybe = maybe;
+		O.ops[op].remap = !maybe && slot_lo == 0 &&
+				  slot_hi == DEV_SLOT;
+	}
 
 	/* An op over the whole page replaces what MADV_FREE may do. */
-	if (!maybe && slot_lo == 0 && slot_hi == O.slots - 1)
+	if (!maybe && slot_lo == 0 && slot_hi == DEV_SLOT)
 		for (int pg = page; pg < page + npages && pg < O.pages; pg++)
 			lazyfree_end(proc, pg);
 	for (int pg = page; pg < page + npages && pg < O.pages; pg++)
-		for (int s = slot_lo; s <= slot_hi; s++) {
+		for_each_slot(s, slot_lo, slot_hi) {
 			reg_add(&O.regs[proc][pg][s], op);
 			/*
 			 * The child of a fork in progress gets the parent's
@@ -157,8 +176,11 @@ static int op_begin(int proc, int page, int npages, int slot_lo,
 				if (O.forking[proc] & (1u << child)) {
 					int c = new_op(value, t, 0, op, what);
 
-					if (c >= 0)
+					if (c >= 0) {
 						O.ops[c].maybe = maybe;
+						O.ops[c].remap = op >= 0 &&
+							O.ops[op].remap;
+					}
 					reg_add(&O.regs[child][pg][s], c);
 				}
 		}
@@ -172,9 +194,30 @@ int oracle_op_begin(int proc, int page, int npages, int slot_lo, int slot_hi,
 			false);
 }
 
+/*
+ * A zap in progress (MADV_DONTNEED, munmap): until it returns, an agent
+ * whose TLB still holds the old translation reads the old page while one
+ * that faulted (the device through hmm_range_fault() after the notifier's
+ * end, a CPU whose TLB had no entry) stores into the new one, as Linux
+ * flushes the TLBs in tlb_finish_mmu(), after
+ * mmu_notifier_invalidate_range_end().  Such a store does not overwrite
+ * the values before it until the zap ends, which then prunes them.
+ */
+static bool reg_remap_in_progress(const struct reg *r, int op)
+{
+	for (int i = 0; i < r->n; i++) {
+		const struct oop *o = &O.ops[r->cand[i]];
+
+		if (r->cand[i] != op && o->remap && !o->end)
+			return true;
+	}
+	return false;
+}
+
 static void reg_prune(struct reg *r, int op)
 {
 	const struct oop *b = &O.ops[op];
+	bool keep = !b->remap && reg_remap_in_progress(r, op);
 	int j = 0;
 
 	for (int i = 0; i < r->n; i++) {
@@ -185,7 +228,7 @@ static void reg_prune(struct reg *r, int op)
 		 * withdrawn b never happened and overwrites nothing.
 		 */
 		if (r->cand[i] != op && !b->withdrawn && !b->maybe &&
-		    a->end && a->end < b->start)
+		    !keep && a->end && a->end < b->start)
 			continue;
 		if (r->cand[i] == op && b->withdrawn)
 			continue;
@@ -209,7 +252,7 @@ void oracle_op_end(int handle, bool happened)
 				O.lazyfree[p][pg] = 0;
 	for (int p = 0; p < ORACLE_PROCS; p++)
 		for (int pg = 0; pg < O.pages; pg++)
-			for (int s = 0; s < O.slots; s++) {
+			for_each_slot(s, 0, DEV_SLOT) {
 				struct reg *r = &O.regs[p][pg][s];
 
 				for (int i = 0; i < r->n; i++)
@@ -259,8 +302,10 @@ void oracle_check_read(const struct mm_struct *mm, int proc, int page,
 	report_detail("CPU %d %s slot %d of %#lx (process %d) %s%s %s, expected %s",
 		      smp_processor_id(), got == VAL_UNMAPPED ? "faulted on" : "read",
 		      slot, addr, proc, how, how[0] ? ")" : "", gs, es);
-	if (pfn >= 0)
+	if (pfn >= 0) {
 		report_detail("the load was served by pfn %d", pfn);
+		report_page(pfn_to_page(pfn));
+	}
 	if (got == VAL_UNMAPPED)
 		report_access_note("-> SIGSEGV");
 	else
@@ -291,7 +336,7 @@ int oracle_lazyfree_begin(int proc, int page, const char *what)
 	if (page >= O.pages)
 		return -1;
 	lazyfree_end(proc, page);
-	op = oracle_maybe_begin(proc, page, 1, 0, O.slots - 1, 0, what);
+	op = oracle_maybe_begin(proc, page, 1, 0, DEV_SLOT, 0, what);
 	O.lazyfree_ret[proc][page] = 0;
 	if (op >= 0)
 		O.lazyfree[proc][page] = op + 1;
@@ -320,7 +365,7 @@ void oracle_fork_begin(int parent, int child)
 
 	O.forking[parent] |= 1u << child;
 	for (int pg = 0; pg < O.pages; pg++)
-		for (int s = 0; s < O.slots; s++) {
+		for_each_slot(s, 0, DEV_SLOT) {
 			struct reg *src = &O.regs[parent][pg][s];
 			struct reg *dst = &O.regs[child][pg][s];
 
@@ -332,8 +377,10 @@ void oracle_fork_begin(int parent, int child)
 				int c = new_op(o->value, o->start, o->end,
 					       src->cand[i], o->what);
 
-				if (c >= 0)
+				if (c >= 0) {
 					O.ops[c].maybe = o->maybe;
+					O.ops[c].remap = o->remap;
+				}
 				reg_add(dst, c);
 			}
 		}
@@ -347,7 +394,7 @@ void oracle_fork_end(int parent, int child)
 	O.forking[parent] &= ~(1u << child);
 	/* What was still in flight when fork returned ends there, for the child. */
 	for (int pg = 0; pg < O.pages; pg++)
-		for (int s = 0; s < O.slots; s++) {
+		for_each_slot(s, 0, DEV_SLOT) {
 			struct reg *r = &O.regs[child][pg][s];
 
 			for (int i = 0; i < r->n; i++) {

@@ -16,6 +16,10 @@
  * program's choice.  Unbind releases the device as test_hmm's remove
  * does: evict every device page with migrate_device_range(), then
  * memunmap_pages(); the device is gone for the rest of the program.
+ *
+ * Fix switches here: device-private-fault-ref (dmirror_devmem_fault());
+ * dmirror-write-own-private (dmirror_do_fault(), proposed: test_hmm WARNs
+ * when a device write meets a read-only device-private page of its own).
  */
 #include <migrace/check.h>
 #include <migrace/dmirror.h>
@@ -24,6 +28,7 @@
 #include <migrace/hmm.h>
 #include <migrace/migrate.h>
 #include <migrace/mm.h>
+#include <migrace/rmap.h>
 
 #define MIGRATE_CHUNK 8
 
@@ -69,7 +74,7 @@ static bool dpt_foreign(struct dmirror *dmirror, unsigned long entry)
 
 	if (!entry)
 		return false;
-	page = pfn_to_page(entry >> 1);
+	page = pfn_to_page(dpt_pfn(entry));
 	return !is_zone_device_page(page) ||
 	       page->zone_device_data != dmirror;
 }
@@ -100,7 +105,7 @@ static void dmirror_drop_foreign(struct dmirror *dmirror, unsigned long start,
 		e = &dmirror->pt[dpt_index(a)];
 		if (!dpt_foreign(dmirror, *e))
 			continue;
-		page = pfn_to_page(*e >> 1);
+		page = pfn_to_page(dpt_pfn(*e));
 		*e = 0;
 		/*
 		 * Another mirror's migration moves this device page: a
@@ -136,6 +141,14 @@ static bool dmirror_interval_invalidate(struct mmu_interval_notifier *mni,
 		mutex_unlock(&dmirror->mutex);
 		return true;
 	}
+	/*
+	 * Nor its own requests for exclusive access (test_hmm passes no
+	 * owner; nouveau passes its device, as this driver does, so that
+	 * its sequence check below does not fail on its own invalidation).
+	 */
+	if (range->event == MMU_NOTIFY_EXCLUSIVE &&
+	    range->owner == dmirror->mdevice)
+		return true;
 
 	mutex_lock(&dmirror->mutex);
 	mmu_interval_set_seq(mni, cur_seq);
@@ -244,16 +257,23 @@ static void dmirror_check_collected(const char *what, const unsigned long *src,
 	unsigned long migrating = 0;
 
 	for (unsigned long i = 0; i < npages; i++) {
+		struct page *spage = src[i] & MIGRATE_PFN_VALID ?
+				     migrate_pfn_to_page(src[i]) : NULL;
 		const char *why;
 
-		if (args && (src[i] & MIGRATE_PFN_VALID) &&
-		    (why = dmirror_not_selected(migrate_pfn_to_page(src[i]),
-						args)))
+		/* a report below is about this entry's page */
+		if (args && spage &&
+		    (why = dmirror_not_selected(spage, args))) {
+			report_page(spage);
 			report_bug(NULL, 0,
 				   "migrate_vma contract: after %s, src[%lu] = %#lx is %s",
 				   what, i, src[i], why);
+		}
 		if (src[i] & MIGRATE_PFN_MIGRATE)
 			migrating++;
+		if ((spage && !(src[i] & MIGRATE_PFN_MIGRATE)) ||
+		    (spage && !mpfn_page_locked(src[i])))
+			report_page(spage);
 		if ((src[i] & MIGRATE_PFN_VALID) &&
 		    !(src[i] & MIGRATE_PFN_MIGRATE))
 			report_bug(NULL, 0,
@@ -269,6 +289,10 @@ static void dmirror_check_collected(const char *what, const unsigned long *src,
 				   what, i, dst[i]);
 	}
 	if (cpages >= 0 && (unsigned long)cpages != migrating)
+		for (unsigned long i = 0; i < npages; i++)
+			if (src[i] & MIGRATE_PFN_VALID)
+				report_page(migrate_pfn_to_page(src[i]));
+	if (cpages >= 0 && (unsigned long)cpages != migrating)
 		report_bug(NULL, 0,
 			   "migrate_vma contract: after %s, cpages is %ld but %lu src entries are migrating",
 			   what, cpages, migrating);
@@ -278,6 +302,11 @@ static void dmirror_check_collected(const char *what, const unsigned long *src,
 static void dmirror_check_pages(const char *what, const unsigned long *src,
 				const unsigned long *dst, unsigned long npages)
 {
+	for (unsigned long i = 0; i < npages; i++)
+		if ((src[i] & MIGRATE_PFN_MIGRATE) &&
+		    !(dst[i] & MIGRATE_PFN_VALID))
+			if (src[i] & MIGRATE_PFN_VALID)
+				report_page(migrate_pfn_to_page(src[i]));
 	for (unsigned long i = 0; i < npages; i++)
 		if ((src[i] & MIGRATE_PFN_MIGRATE) &&
 		    !(dst[i] & MIGRATE_PFN_VALID))
@@ -388,8 +417,8 @@ static void dmirror_migrate_finalize_and_map(struct migrate_vma *args,
 		dpt_set(dmirror, addr, 0);
 		if (retry)
 			continue;
-		dpt_set(dmirror, addr, (page_to_pfn(dpage) << 1) |
-			((*dst & MIGRATE_PFN_WRITE) ? DPT_WRITE : 0));
+		dpt_set(dmirror, addr, dpt_entry(page_to_pfn(dpage),
+			(*dst & MIGRATE_PFN_WRITE) ? DPT_WRITE : 0));
 	}
 	mutex_unlock(&dmirror->mutex);
 }
@@ -545,9 +574,20 @@ static int dmirror_do_fault(struct dmirror *dmirror, struct hmm_range *range)
 		WARN_ON(*pfns & HMM_PFN_ERROR);
 		WARN_ON(!(*pfns & HMM_PFN_VALID));
 
-		entry = hmm_pfn_to_pfn(*pfns) << 1;
+		entry = dpt_entry(hmm_pfn_to_pfn(*pfns), 0);
 		if (*pfns & HMM_PFN_WRITE)
 			entry |= DPT_WRITE;
+		/*
+		 * hmm_range_fault() does not fault the caller's own
+		 * device-private pages, even for HMM_PFN_REQ_WRITE: a
+		 * read-only one (after fork, mprotect) comes back read-only.
+		 * test_hmm WARNs; the fix migrates it back to system memory
+		 * (dmirror_device_access()), where the write fault can COW.
+		 */
+		else if (fix_enabled(FIX_DMIRROR_WRITE_OWN_PRIVATE) &&
+			 (range->default_flags & HMM_PFN_REQ_WRITE) &&
+			 is_device_private_page(hmm_pfn_to_page(*pfns)))
+			return -EACCES;
 		else if (WARN_ON(range->default_flags & HMM_PFN_WRITE))
 			return -EFAULT;
 		dmirror->pt[dpt_index(addr)] = entry;
@@ -759,6 +799,8 @@ static int dmirror_devmem_fault(struct vm_fault *vmf)
 	struct dmirror *dmirror = vmf->page->zone_device_data;
 
 	if (!dmirror)
+		report_page(vmf->page);
+	if (!dmirror)
 		report_bug(vmf->vma->vm_mm, vmf->address,
 			   "migrate_to_ram on pfn %lu that the driver freed",
 			   page_to_pfn(vmf->page));
@@ -790,6 +832,189 @@ static int dmirror_devmem_fault(struct vm_fault *vmf)
 	return 0;
 }
 
+/* ---- device accesses through the mirror ---- */
+
+/*
+ * dmirror_do_read() / dmirror_do_write() for one page, under the mutex:
+ * -ENOENT if the device page table has no entry that allows the access.
+ * An atomic entry (device-exclusive) allows both: the page is the
+ * device's until the CPU takes it back.
+ */
+static int dmirror_do_access(struct dmirror *dmirror, unsigned long addr,
+			     struct dmirror_access *a)
+{
+	unsigned long entry = dmirror->pt[dpt_index(addr)];
+
+	if (!entry)
+		return -ENOENT;
+	if (a->write && !(entry & (DPT_WRITE | DPT_ATOMIC)))
+		return -ENOENT;
+	a->fn(a, pfn_to_page(dpt_pfn(entry)), entry);
+	return 0;
+}
+
+#define DMIRROR_ACCESS_FAULTS 64
+
+/* test_hmm's dmirror_read() / dmirror_write(), for one page. */
+int dmirror_device_access(struct dmirror *dmirror, unsigned long addr,
+			  struct dmirror_access *a)
+{
+	struct mm_struct *mm = dmirror->mm;
+	int ret;
+
+	if (addr < TASK_UNMAPPED_BASE || addr >= TASK_SIZE)
+		return -EINVAL;
+	addr &= PAGE_MASK;
+	/* The process asking holds its mm (the ioctl's caller). */
+	if (!mmget_not_zero(mm))
+		return -EINVAL;
+	while (1) {
+		mutex_lock(&dmirror->mutex);
+		ret = dmirror_do_access(dmirror, addr, a);
+		mutex_unlock(&dmirror->mutex);
+		if (ret != -ENOENT)
+			break;
+
+		ret = dmirror_fault(dmirror, addr, addr + PAGE_SIZE, a->write);
+		/* A read-only device page of its own: bring it back first. */
+		if (ret == -EACCES)
+			ret = dmirror_migrate_to_system(dmirror, addr, 1,
+							DMIRROR_MEM_PRIVATE,
+							0, 0);
+		if (ret)
+			break;
+		/* Invalidated again before the access: fault again. */
+		if (++a->faults == DMIRROR_ACCESS_FAULTS) {
+			ret = -EBUSY;
+			break;
+		}
+	}
+	mmput(mm);
+	return ret;
+}
+
+
+/* ---- device-exclusive access ---- */
+
+#define EXCLUSIVE_RETRIES 16
+
+/*
+ * Map the pages made exclusive into the device page table as atomic
+ * entries, unless an invalidation ran since @seq: then nothing (the
+ * caller retries).  The number of pages mapped, or -EAGAIN.
+ */
+static long dmirror_atomic_map(unsigned long start, unsigned long end,
+			       struct page **pages, struct dmirror *dmirror,
+			       unsigned long seq)
+{
+	unsigned long addr, mapped = 0;
+	int i;
+
+	/* Map the migrated pages into the device's page tables. */
+	mutex_lock(&dmirror->mutex);
+	if (mmu_interval_read_retry(&dmirror->notifier, seq)) {
+		mutex_unlock(&dmirror->mutex);
+		return -EAGAIN;
+	}
+	for (i = 0, addr = start; addr < end; addr += PAGE_SIZE, i++) {
+		if (!pages[i])
+			continue;
+		mapped++;
+		/* Its own memory: the device reaches it without atomics. */
+		if (is_zone_device_page(pages[i]))
+			continue;
+		dmirror->pt[dpt_index(addr)] =
+			dpt_entry(page_to_pfn(pages[i]), DPT_WRITE | DPT_ATOMIC);
+	}
+	mutex_unlock(&dmirror->mutex);
+	return mapped;
+}
+
+long dmirror_exclusive(struct dmirror *dmirror, unsigned long start,
+		       unsigned long npages)
+{
+	struct page *pages[MIGRATE_CHUNK];
+	unsigned long end = start + (npages << PAGE_SHIFT), addr, next;
+	struct mm_struct *mm = dmirror->mm;
+	long ret = 0;
+
+	/* Since the mm is for the mirrored process, get a reference first. */
+	if (!mmget_not_zero(mm))
+		return -EINVAL;
+
+	mmap_read_lock(mm);
+	for (addr = start; addr < end; addr = next) {
+		long mapped = 0;
+		int tries = 0;
+
+		next = min(end, addr + (MIGRATE_CHUNK << PAGE_SHIFT));
+		for (;;) {
+			unsigned long seq;
+
+			/*
+			 * A retry: fault the range in for write first.  GUP
+			 * in make_device_exclusive_range() would fault on the
+			 * entries the last try made, and the restore's
+			 * invalidation (no owner) would fail the check again.
+			 */
+			if (tries) {
+				ret = __get_user_pages_locked(mm, addr,
+						(next - addr) >> PAGE_SHIFT,
+						FOLL_WRITE, pages);
+				for (long i = 0; i < ret; i++)
+					put_page(pages[i]);
+			}
+			seq = mmu_interval_read_begin(&dmirror->notifier);
+			ret = make_device_exclusive_range(mm, addr, next, pages,
+							  dmirror->mdevice);
+			/*
+			 * Do dmirror_atomic_map() iff all pages are marked
+			 * for exclusive access to avoid accessing
+			 * uninitialized fields of pages.
+			 */
+			mapped = 0;
+			if (ret == (long)((next - addr) >> PAGE_SHIFT))
+				mapped = dmirror_atomic_map(addr, next, pages,
+							    dmirror, seq);
+			for (long i = 0; i < ret; i++) {
+				if (pages[i]) {
+					unlock_page(pages[i]);
+					put_page(pages[i]);
+				}
+			}
+			/*
+			 * A device-coherent page of its own is not kept
+			 * exclusive: the entry would hold the page (and unbind)
+			 * until the CPU touched it again.  Fault it back.
+			 */
+			for (long i = 0; i < ret; i++) {
+				unsigned long a = addr + (i << PAGE_SHIFT);
+				struct page *page;
+
+				if (!pages[i] || !is_zone_device_page(pages[i]))
+					continue;
+				if (__get_user_pages_locked(mm, a, 1,
+							    FOLL_WRITE,
+							    &page) == 1)
+					put_page(page);
+			}
+			/* Invalidated before the entries went in: again. */
+			if (mapped != -EAGAIN || ++tries == EXCLUSIVE_RETRIES)
+				break;
+			sched_yield_point("exclusive retry", __func__);
+		}
+		if (ret < 0)
+			break;
+		ret = 0;
+		if (mapped < 0 || addr + ((unsigned long)mapped << PAGE_SHIFT) < next) {
+			ret = -EBUSY;
+			break;
+		}
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return ret;
+}
 
 /* ---- release: evict the device memory, then memunmap_pages() ---- */
 
@@ -902,10 +1127,13 @@ int dmirror_device_remove(struct dmirror_device *mdevice, unsigned int spare)
 		if (!first) {
 			if (!dmirror_device_pinned(mdevice))
 				pass++;
-			if (pass == EVICT_PASSES)
+			if (pass == EVICT_PASSES) {
+				report_obj(&mdevice->pagemap, RO_PGMAP);
+				report_obj(&mdevice->cpagemap, RO_PGMAP);
 				report_bug(NULL, 0,
 					   "livelock: unbind could not evict the device memory in %d passes",
 					   EVICT_PASSES);
+			}
 			sched_yield_point("evict retry", __func__);
 		}
 		dmirror_device_evict(mdevice, &mdevice->pagemap,

@@ -42,6 +42,14 @@ const struct fix_info fix_table[NR_FIXES] = {
 	[FIX_MIGRATE_ANON_VMA_RCU] = {
 		FIX_MIGRATE_ANON_VMA_RCU, "migrate-anon-vma-rcu", "(2.6.2x)",
 		"classic migrate.c: keep the anon_vma alive while a page is unmapped for migration" },
+	[FIX_EXCLUSIVE_FAULT_REF] = {
+		FIX_EXCLUSIVE_FAULT_REF, "exclusive-fault-ref", "2023-03-30",
+		"mm: take a page reference when removing device exclusive entries" },
+	/* A finding of this harness in lib/test_hmm.c (docs/findings.md). */
+	[FIX_DMIRROR_WRITE_OWN_PRIVATE] = {
+		FIX_DMIRROR_WRITE_OWN_PRIVATE, "dmirror-write-own-private",
+		"proposed",
+		"migrace finding: test_hmm's device write WARNs on a read-only device-private page of its own (not in Linux)" },
 };
 
 unsigned long fixes_reverted;

@@ -17,8 +17,13 @@
 #include <migrace/rmap.h>
 #include <migrace/swap.h>
 #include <migrace/tlb.h>
+#include "internal.h"
 
-static void copy_nonpresent_pte(struct mm_struct *dst_mm,
+/*
+ * 0: copied; -EBUSY: a device-exclusive entry whose page is locked (fork
+ * fails); -ENOENT: a device-exclusive entry restored, copy the present pte.
+ */
+static int copy_nonpresent_pte(struct mm_struct *dst_mm,
 				struct mm_struct *src_mm, pte_t *dst_pte,
 				pte_t *src_pte, struct vm_area_struct *src_vma,
 				unsigned long addr, pte_t pte)
@@ -61,8 +66,20 @@ static void copy_nonpresent_pte(struct mm_struct *dst_mm,
 			pte = swp_entry_to_pte(entry);
 			set_pte_at(src_mm, addr, src_pte, pte);
 		}
+	} else if (is_device_exclusive_entry(entry)) {
+		/*
+		 * Make device exclusive entries present by restoring the
+		 * original entry then copying as for a present pte. Device
+		 * exclusive entries currently only support private writable
+		 * (ie. COW) mappings.
+		 */
+		VM_BUG_ON(!is_cow_mapping(src_vma->vm_flags));
+		if (try_restore_exclusive_pte(src_pte, src_vma, addr))
+			return -EBUSY;
+		return -ENOENT;
 	}
 	set_pte_at(dst_mm, addr, dst_pte, pte);
+	return 0;
 }
 
 /*
@@ -172,9 +189,19 @@ again:
 		if (pte_none(pte))
 			continue;
 		if (!pte_present(pte)) {
-			copy_nonpresent_pte(dst_mm, src_mm, dst_pte, src_pte,
-					    src_vma, addr, pte);
-			continue;
+			ret = copy_nonpresent_pte(dst_mm, src_mm, dst_pte,
+						  src_pte, src_vma, addr, pte);
+			if (ret == -EBUSY)
+				break;
+			if (!ret)
+				continue;
+			/*
+			 * Device exclusive entry restored, continue by copying
+			 * the now present pte.
+			 */
+			WARN_ON_ONCE(ret != -ENOENT);
+			ret = 0;
+			pte = ptep_get(src_pte);
 		}
 		/* copy_present_pte() will clear `*prealloc' if consumed */
 		ret = copy_present_pte(dst_vma, src_vma, dst_pte, src_pte,

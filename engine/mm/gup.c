@@ -383,6 +383,18 @@ static long __gup_longterm_locked(struct mm_struct *mm, unsigned long start,
 	return rc ? rc : nr_pinned_pages;
 }
 
+/*
+ * get_user_pages_remote() for a caller that holds the mmap lock already,
+ * as the kernel's callers do (make_device_exclusive_range()).
+ */
+long __get_user_pages_locked(struct mm_struct *mm, unsigned long start,
+			     unsigned long nr_pages, unsigned int gup_flags,
+			     struct page **pages)
+{
+	return __get_user_pages(mm, start, nr_pages, gup_flags | FOLL_GET,
+				pages);
+}
+
 long get_user_pages_remote(struct mm_struct *mm, unsigned long start,
 			   unsigned long nr_pages, unsigned int gup_flags,
 			   struct page **pages)

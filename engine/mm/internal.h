@@ -8,6 +8,7 @@
 
 #include <migrace/page.h>
 #include <migrace/spinlock.h>
+#include <migrace/pgtable.h>
 
 /* One LRU list: PG_active tells the active pages from the inactive ones. */
 struct lruvec {
@@ -16,5 +17,10 @@ struct lruvec {
 };
 
 extern struct lruvec lruvec;
+
+struct vm_area_struct;
+/* fork: restore a device-exclusive entry if the page lock is free (memory.c) */
+int try_restore_exclusive_pte(pte_t *src_pte, struct vm_area_struct *vma,
+			      unsigned long addr);
 
 #endif

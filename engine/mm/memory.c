@@ -3,7 +3,9 @@
  * mm/memory.c: page faults and zapping, as of Linux 6.0-6.1.
  *
  * Fix switches here: anon-exclusive (do_wp_page(): before
- * PG_anon_exclusive, the reference count alone decided reuse).
+ * PG_anon_exclusive, the reference count alone decided reuse);
+ * exclusive-fault-ref (remove_device_exclusive_entry(): before, the
+ * folio was locked without a reference of the fault's own).
  */
 #include <migrace/check.h>
 #include <migrace/cpu.h>
@@ -15,6 +17,7 @@
 #include <migrace/rmap.h>
 #include <migrace/swap.h>
 #include <migrace/tlb.h>
+#include "internal.h"
 
 struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr,
 			    pte_t pte)
@@ -269,6 +272,113 @@ static bool should_try_to_free_swap(struct page *page,
 
 static int do_wp_page(struct vm_fault *vmf);
 
+/* ---- device-exclusive entries ---- */
+
+static void restore_exclusive_pte(struct vm_area_struct *vma,
+				  struct page *page, unsigned long address,
+				  pte_t *ptep)
+{
+	pte_t orig = ptep_get(ptep);
+	pte_t pte;
+	swp_entry_t entry;
+
+	pte = pte_mkold(mk_pte(page, READ_ONCE(vma->vm_page_prot)));
+	if (pte_swp_soft_dirty(orig))
+		pte = pte_mksoft_dirty(pte);
+
+	entry = pte_to_swp_entry(orig);
+	if (pte_swp_uffd_wp(orig))
+		pte = pte_mkuffd_wp(pte);
+	else if (is_writable_device_exclusive_entry(entry))
+		pte = maybe_mkwrite(pte_mkdirty(pte), vma);
+
+	if (fix_enabled(FIX_ANON_EXCLUSIVE))
+		VM_BUG_ON(pte_write(pte) &&
+			  !(PageAnon(page) && PageAnonExclusive(page)));
+
+	/*
+	 * No need to take a page reference as one was already
+	 * created when the swap entry was made.
+	 */
+	if (PageAnon(page))
+		page_add_anon_rmap(page, vma, address, RMAP_NONE);
+	else
+		/*
+		 * Currently device exclusive access only supports anonymous
+		 * memory so the entry shouldn't point to a filebacked page.
+		 */
+		WARN_ON_ONCE(1);
+
+	set_pte_at(vma->vm_mm, address, ptep, pte);
+
+	/*
+	 * No need to invalidate - it was non-present before. However
+	 * secondary CPUs may have mappings that need invalidating.
+	 */
+	update_mmu_cache(vma, address, ptep);
+}
+
+/*
+ * Tries to restore an exclusive pte if the page lock can be acquired
+ * without sleeping (fork, under the PTL).
+ */
+int try_restore_exclusive_pte(pte_t *src_pte, struct vm_area_struct *vma,
+			      unsigned long addr)
+{
+	swp_entry_t entry = pte_to_swp_entry(ptep_get(src_pte));
+	struct page *page = pfn_swap_entry_to_page(entry);
+
+	if (trylock_page(page)) {
+		restore_exclusive_pte(vma, page, addr, src_pte);
+		unlock_page(page);
+		return 0;
+	}
+
+	return -EBUSY;
+}
+
+/*
+ * Restore a potential device exclusive pte to a working pte entry
+ */
+static int remove_device_exclusive_entry(struct vm_fault *vmf)
+{
+	struct folio *folio = page_folio(vmf->page);
+	struct vm_area_struct *vma = vmf->vma;
+	struct mmu_notifier_range range;
+
+	if (fix_enabled(FIX_EXCLUSIVE_FAULT_REF)) {
+		/*
+		 * We need a reference to lock the folio because we don't
+		 * hold the PTL so a racing thread can remove the
+		 * device-exclusive entry and unmap it. If the folio is free
+		 * the entry must have been removed already. If it happens
+		 * to have already been re-allocated after being freed all
+		 * we do is lock and unlock it.
+		 */
+		if (!get_page_unless_zero(&folio->page))
+			return 0;
+	}
+	/* Before the fix: only the entry's reference, which a zap drops. */
+	folio_lock(folio);
+	mmu_notifier_range_init_owner(&range, MMU_NOTIFY_EXCLUSIVE, 0, vma,
+				vma->vm_mm, vmf->address & PAGE_MASK,
+				(vmf->address & PAGE_MASK) + PAGE_SIZE, NULL);
+	mmu_notifier_invalidate_range_start(&range);
+
+	vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, vmf->address,
+				&vmf->ptl);
+	if (likely(pte_same(ptep_get(vmf->pte), vmf->orig_pte)))
+		restore_exclusive_pte(vma, vmf->page, vmf->address, vmf->pte);
+
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	folio_unlock(folio);
+	if (fix_enabled(FIX_EXCLUSIVE_FAULT_REF))
+		folio_put(folio);
+
+	mmu_notifier_invalidate_range_end(&range);
+	return 0;
+}
+
 /*
  * We enter with non-exclusive mmap_lock (to exclude vma changes,
  * but allow concurrent faults), and pte mapped but not yet locked.
@@ -292,6 +402,9 @@ static int do_swap_page(struct vm_fault *vmf)
 		if (is_migration_entry(entry)) {
 			migration_entry_wait(vma->vm_mm, vmf->pmd,
 					     vmf->address);
+		} else if (is_device_exclusive_entry(entry)) {
+			vmf->page = pfn_swap_entry_to_page(entry);
+			ret = remove_device_exclusive_entry(vmf);
 		} else if (is_device_private_entry(entry) &&
 			   fix_enabled(FIX_DEVICE_PRIVATE_FAULT_REF)) {
 			vmf->page = pfn_swap_entry_to_page(entry);
@@ -327,7 +440,7 @@ static int do_swap_page(struct vm_fault *vmf)
 			 */
 			get_page(vmf->page);
 			pte_unmap_unlock(vmf->pte, vmf->ptl);
-			check_pgmap_alive(vmf->page->pgmap, "migrate_to_ram");
+			check_page_pgmap_alive(vmf->page, "migrate_to_ram");
 			ret = vmf->page->pgmap->ops->migrate_to_ram(vmf);
 			put_page(vmf->page);
 		} else if (is_device_private_entry(entry)) {
@@ -335,7 +448,7 @@ static int do_swap_page(struct vm_fault *vmf)
 			vmf->page = pfn_swap_entry_to_page(entry);
 			sched_point(EV_NOTE, "page->pgmap", __func__, vmf->page,
 				    vmf->address, 0);
-			check_pgmap_alive(vmf->page->pgmap, "migrate_to_ram");
+			check_page_pgmap_alive(vmf->page, "migrate_to_ram");
 			ret = vmf->page->pgmap->ops->migrate_to_ram(vmf);
 		} else {
 			ret = VM_FAULT_SIGBUS;
@@ -579,9 +692,11 @@ again:
 				continue;
 			dec_mm_counter(mm);
 			page_remove_rmap(page, vma, false);
-			if (unlikely(page_mapcount(page) < 0))
+			if (unlikely(page_mapcount(page) < 0)) {
+				report_page(page);
 				report_bug(mm, addr, "bad page map: mapcount %d",
 					   page_mapcount(page));
+			}
 			if (unlikely(__tlb_remove_page(tlb, page))) {
 				force_flush = true;
 				addr += PAGE_SIZE;

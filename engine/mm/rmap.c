@@ -62,9 +62,11 @@ static void __put_anon_vma(struct anon_vma *av)
 
 void put_anon_vma(struct anon_vma *av)
 {
-	if (kobj_freed(av))
+	if (kobj_freed(av)) {
+		report_obj(av, RO_ANON_VMA);
 		report_bug(NULL, 0,
 			   "use-after-free: put_anon_vma() on a freed anon_vma");
+	}
 	if (__atomic_sub_fetch(&av->refcount, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	__put_anon_vma(av);
@@ -227,9 +229,11 @@ void page_remove_rmap(struct page *page, struct vm_area_struct *vma,
 	sched_point(EV_ATOMIC, "page_remove_rmap", __func__, page,
 		    page_to_pfn(page), 0);
 	v = __atomic_sub_fetch(&page->_mapcount, 1, __ATOMIC_ACQ_REL);
-	if (v < -1)
+	if (v < -1) {
+		report_page(page);
 		report_bug(NULL, 0, "mapcount underflow on pfn %lu",
 			   page_to_pfn(page));
+	}
 }
 
 /**
@@ -465,10 +469,13 @@ static void __rmap_walk(struct folio *folio, struct rmap_walk_control *rwc,
 		av = page_anon_vma(page);
 		if (!av)
 			return;
-		if (kobj_freed(av))
+		if (kobj_freed(av)) {
+			report_page(page);
+			report_obj(av, RO_ANON_VMA);
 			report_bug(NULL, 0,
 				   "use-after-free: rmap walk of pfn %lu reached a freed anon_vma",
 				   page_to_pfn(page));
+		}
 		if (!locked)
 			__down_read(&av->root->rwsem, "anon_vma_lock_read",
 				    __func__);
@@ -841,4 +848,177 @@ bool try_to_unmap(struct folio *folio, int flags)
 	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
 	rmap_walk(folio, &rwc);
 	return !folio_mapped(folio);
+}
+
+/* ---- device-exclusive access (Linux 6.0) ---- */
+
+struct make_exclusive_args {
+	struct mm_struct *mm;
+	unsigned long address;
+	void *owner;
+	bool valid;
+};
+
+static bool page_make_device_exclusive_one(struct folio *folio,
+		struct vm_area_struct *vma, unsigned long address, void *priv)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct make_exclusive_args *args = priv;
+	unsigned long pfn = page_to_pfn(&folio->page);
+	struct page *subpage = &folio->page;
+	struct mmu_notifier_range range;
+	bool ret = true;
+	spinlock_t *ptl;
+	pte_t *ptep, pteval, swp_pte;
+	swp_entry_t entry;
+
+	mmu_notifier_range_init_owner(&range, MMU_NOTIFY_EXCLUSIVE, 0, vma,
+				      vma->vm_mm, address,
+				      min(vma->vm_end, address + PAGE_SIZE),
+				      args->owner);
+	mmu_notifier_invalidate_range_start(&range);
+
+	/* page_vma_mapped_walk() of one small page */
+	ptep = pvmw_map_lock(vma, address, &ptl);
+	if (!ptep)
+		goto out;
+	pteval = ptep_get(ptep);
+	if (!pte_present(pteval)) {
+		/* 6.0's walk also matches device entries of the pfn */
+		if (is_swap_pte(pteval) &&
+		    is_device_exclusive_entry(pte_to_swp_entry(pteval)) &&
+		    swp_offset_pfn(pte_to_swp_entry(pteval)) == pfn)
+			ret = false;
+		goto unlock;
+	}
+	if (pte_pfn(pteval) != pfn)
+		goto unlock;
+
+	/* Nuke the page table entry. */
+	flush_cache_page(vma, address, pfn);
+	pteval = ptep_clear_flush(vma, address, ptep);
+
+	/* Move the dirty bit to the page. Now the pte is gone. */
+	if (pte_dirty(pteval))
+		folio_mark_dirty(folio);
+
+	/*
+	 * Check that our target page is still mapped at the expected
+	 * address.
+	 */
+	if (args->mm == mm && args->address == address && pte_write(pteval))
+		args->valid = true;
+
+	/*
+	 * Store the pfn of the page in a special device-exclusive pte:
+	 * do_swap_page() restores it on a CPU access.
+	 */
+	if (pte_write(pteval))
+		entry = make_writable_device_exclusive_entry(
+						page_to_pfn(subpage));
+	else
+		entry = make_readable_device_exclusive_entry(
+						page_to_pfn(subpage));
+	swp_pte = swp_entry_to_pte(entry);
+	if (pte_soft_dirty(pteval))
+		swp_pte = pte_swp_mksoft_dirty(swp_pte);
+	if (pte_uffd_wp(pteval))
+		swp_pte = pte_swp_mkuffd_wp(swp_pte);
+	set_pte_at(mm, address, ptep, swp_pte);
+
+	/*
+	 * There is a reference on the page for the swap entry which has
+	 * been removed, so shouldn't take another.
+	 */
+	page_remove_rmap(subpage, vma, false);
+unlock:
+	pte_unmap_unlock(ptep, ptl);
+out:
+	mmu_notifier_invalidate_range_end(&range);
+	return ret;
+}
+
+/*
+ * Replace every mapping of @folio by a device-exclusive entry.  True if
+ * the mapping at @address of @mm was writable and no mapping is left.
+ */
+static bool folio_make_device_exclusive(struct folio *folio,
+		struct mm_struct *mm, unsigned long address, void *owner)
+{
+	struct make_exclusive_args args = {
+		.mm = mm,
+		.address = address,
+		.owner = owner,
+		.valid = false,
+	};
+	struct rmap_walk_control rwc = {
+		.rmap_one = page_make_device_exclusive_one,
+		.done = page_not_mapped,
+		.anon_lock = folio_lock_anon_vma_read,
+		.arg = &args,
+	};
+
+	/*
+	 * Restrict to anonymous folios for now to avoid potential writeback
+	 * issues.
+	 */
+	if (!folio_test_anon(folio))
+		return false;
+
+	rmap_walk(folio, &rwc);
+
+	return args.valid && !folio_mapcount(folio);
+}
+
+/**
+ * make_device_exclusive_range() - Mark a range for exclusive use by a device
+ * @mm: mm_struct of associated target process
+ * @start: start of the region to mark for exclusive device access
+ * @end: end address of region
+ * @pages: returns the pages which were successfully marked for exclusive access
+ * @owner: passed to MMU_NOTIFY_EXCLUSIVE range notifier to allow filtering
+ *
+ * Returns: number of pages found in the range by GUP. A page is marked for
+ * exclusive access only if the page pointer is non-NULL.
+ *
+ * This function finds ptes mapping page(s) to the given address range, locks
+ * them and replaces mappings with special swap entries preventing userspace
+ * CPU access. On fault these entries are replaced with the original mapping
+ * after calling MMU notifiers.
+ *
+ * A driver using this to program access from a device must use a mmu
+ * notifier critical section to hold a device specific lock during
+ * programming. Once programming is complete it should drop the page lock
+ * and reference after which point CPU access to the page will revoke the
+ * exclusive access.  The caller holds the mmap lock.
+ */
+int make_device_exclusive_range(struct mm_struct *mm, unsigned long start,
+				unsigned long end, struct page **pages,
+				void *owner)
+{
+	long npages = (end - start) >> PAGE_SHIFT;
+	long i;
+
+	npages = __get_user_pages_locked(mm, start, npages,
+					 FOLL_GET | FOLL_WRITE, pages);
+	if (npages < 0)
+		return npages;
+
+	for (i = 0; i < npages; i++, start += PAGE_SIZE) {
+		struct folio *folio = page_folio(pages[i]);
+
+		if (!folio_trylock(folio)) {
+			folio_put(folio);
+			pages[i] = NULL;
+			continue;
+		}
+
+		if (!folio_make_device_exclusive(folio, mm, start, owner)) {
+			folio_unlock(folio);
+			folio_put(folio);
+			pages[i] = NULL;
+		}
+	}
+
+	return npages;
 }

@@ -53,6 +53,10 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 			op->slot = ((b1 >> 2) & 3) < p->ncpus ? (b1 >> 2) & 3 :
 								NR_CPUS;
 			op->proc = (b1 & 0x80) ? (b1 >> 4) & 3 : 0;
+			/* a load of the device's slot, from a byte loads leave */
+			if ((op_sigs[op->kind].args & OPA_SLOT) &&
+			    op->slot == NR_CPUS && (b2 & 0x40))
+				op->slot = DEV_SLOT;
 			op->advice = op_advices[b2 % NR_ADVICES];
 			/* the driver's choices, one bit per page of the op */
 			op->decline = (b2 & 0x10) ? (b2 >> 2) & 3 : 0;

@@ -30,6 +30,9 @@ static const char *const op_names[NR_OP_KINDS] = {
 	[OP_COMPACT] = "compact",
 	[OP_MPROTECT] = "mprotect",
 	[OP_EXIT] = "exit",
+	[OP_DEVICE_EXCLUSIVE] = "device_exclusive",
+	[OP_DEVICE_READ] = "device_read",
+	[OP_DEVICE_WRITE] = "device_write",
 };
 
 /* Kept next to op_format(): the parser accepts what this says it prints. */
@@ -53,6 +56,9 @@ const struct op_sig op_sigs[NR_OP_KINDS] = {
 	[OP_COMPACT] = { OPA_NODE },
 	[OP_MPROTECT] = { OPA_PAGE | OPA_NPAGES | OPA_PROT },
 	[OP_EXIT] = { 0 },
+	[OP_DEVICE_EXCLUSIVE] = { OPA_PAGE | OPA_NPAGES },
+	[OP_DEVICE_READ] = { OPA_PAGE | OPA_SLOT },
+	[OP_DEVICE_WRITE] = { OPA_PAGE },
 };
 
 const char *prot_name(int prot)
@@ -133,23 +139,23 @@ void op_format(const struct op *op, char *buf, size_t len)
 
 	switch (op->kind) {
 	case OP_READ:
+	case OP_DEVICE_READ:
+	case OP_PIN_READ:
 		if (op->slot < NR_CPUS)
-			n = snprintf(buf, len, "read(p%d, slot %d)", op->page,
-				     op->slot);
+			n = snprintf(buf, len, "%s(p%d, slot %d)",
+				     op_name(op->kind), op->page, op->slot);
+		else if (op->slot == DEV_SLOT)
+			n = snprintf(buf, len, "%s(p%d, slot dev)",
+				     op_name(op->kind), op->page);
 		else
-			n = snprintf(buf, len, "read(p%d)", op->page);
+			n = snprintf(buf, len, "%s(p%d)", op_name(op->kind),
+				     op->page);
 		break;
 	case OP_WRITE:
+	case OP_DEVICE_WRITE:
 	case OP_PIN_WRITE:
 	case OP_UNPIN:
 		n = snprintf(buf, len, "%s(p%d)", op_name(op->kind), op->page);
-		break;
-	case OP_PIN_READ:
-		if (op->slot < NR_CPUS)
-			n = snprintf(buf, len, "pin_read(p%d, slot %d)",
-				     op->page, op->slot);
-		else
-			n = snprintf(buf, len, "pin_read(p%d)", op->page);
 		break;
 	case OP_PIN:
 		n = snprintf(buf, len, "pin(p%d", op->page);
@@ -253,6 +259,8 @@ static const int weights[NR_OP_KINDS] = {
 	[OP_UNBIND] = 1,
 	[OP_MOVE_PAGES] = 2, [OP_COMPACT] = 1,
 	[OP_MPROTECT] = 1, [OP_EXIT] = 1,
+	[OP_DEVICE_EXCLUSIVE] = 1, [OP_DEVICE_READ] = 1,
+	[OP_DEVICE_WRITE] = 1,
 };
 
 /* What the ops of one CPU's list share while it is drawn. */
@@ -289,6 +297,9 @@ static void gen_op(struct op *op, int k, struct rng *r, int ncpus,
 		op->npages = 1 + rng_below(r, REGION_PAGES - op->page);
 	}
 	op->slot = rng_below(r, 2) ? NR_CPUS : rng_below(r, ncpus);
+	/* A load of the device's slot, where the device stores. */
+	if (g->enabled[OP_DEVICE_WRITE] && !rng_below(r, 4))
+		op->slot = DEV_SLOT;
 	op->proc = rng_below(r, 3) ? 0 : rng_below(r, g->procs);
 	op->advice = op_advices[rng_below(r, NR_ADVICES)];
 	/* A driver mostly migrates what it is offered. */

@@ -149,7 +149,7 @@ static const char *sig_text(int k, char *buf, size_t len)
 		 a & OPA_PROT ? ", PROT_READ[|PROT_WRITE]" : "",
 		 a & OPA_MEM ? "[, private][, coherent]" : "",
 		 a & OPA_FAULT ? "[, fault]" : "",
-		 a & OPA_SLOT ? "[, slot S]" : "",
+		 a & OPA_SLOT ? "[, slot S|dev]" : "",
 		 a & OPA_MASKS ? "[, decline M][, failcopy M]" : "",
 		 a & OPA_PINFLAGS ? "[, write][, longterm][, fast]" : "",
 		 a & OPA_SPARE ? "[spare M]" : "",
@@ -330,7 +330,9 @@ static int parse_op(struct pctx *c, const char *s, struct op *op,
 			if (num == q + n || num >= e)
 				return perr(c, num, "expected '%.*s NUMBER'",
 					    (int)n, q);
-			if (slot) {
+			if (slot && word_is(num, (size_t)(e - num), "dev")) {
+				op->slot = DEV_SLOT;
+			} else if (slot) {
 				if (get_num(c, num, e - num, 0, NR_CPUS - 1,
 					    NUM_DEC, "slot", &v))
 					return -1;
@@ -1002,6 +1004,12 @@ int repro_save(const char *path, const struct repro *r)
 	return 0;
 }
 
+/* A slot as printed: a CPU's, the device's, or the reader's own. */
+static u8 slot_norm(u8 slot)
+{
+	return slot < NR_CPUS || slot == DEV_SLOT ? slot : NR_CPUS;
+}
+
 static bool op_equal(const struct op *a, const struct op *b)
 {
 	u16 args;
@@ -1017,8 +1025,7 @@ static bool op_equal(const struct op *a, const struct op *b)
 		return false;
 	if ((args & OPA_ADVICE) && a->advice != b->advice)
 		return false;
-	if ((args & OPA_SLOT) &&
-	    min(a->slot, (u8)NR_CPUS) != min(b->slot, (u8)NR_CPUS))
+	if ((args & OPA_SLOT) && slot_norm(a->slot) != slot_norm(b->slot))
 		return false;
 	if ((args & OPA_PINFLAGS) && a->flags != b->flags)
 		return false;

@@ -108,9 +108,11 @@ static void check_return_to_user(const char *op)
 {
 	struct cpu *c = current_cpu;
 
-	if (c->locks_held)
+	if (c->locks_held) {
+		report_held_locks();
 		report_bug(NULL, 0, "lock held on return to user space after %s",
 			   op);
+	}
 	if (c->notifier_ranges)
 		report_bug(NULL, 0,
 			   "mmu_notifier_invalidate_range_start() without its end on return to user space after %s",
@@ -150,10 +152,18 @@ static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
 	}
 }
 
+/* The slot a load reads: a CPU's, the device's, or the reader's own. */
+static int read_slot(const struct op *op, int own)
+{
+	if (op->slot < M.prog->ncpus || op->slot == DEV_SLOT)
+		return op->slot;
+	return own;
+}
+
 static void do_read(struct mm_struct *mm, const struct op *op, int cpu)
 {
 	unsigned long addr = op_addr(op);
-	int slot = op->slot < M.prog->ncpus ? op->slot : cpu;
+	int slot = read_slot(op, cpu);
 	u64 val = 0;
 	int ret = user_access(mm, addr, slot, false, &val);
 
@@ -186,6 +196,90 @@ static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
 	/* The page is dirty now: MADV_FREE can no longer discard it. */
 	if (ret == 0)
 		oracle_page_written(op->proc, op->page, h);
+}
+
+/*
+ * ---- device accesses through the mirror (oracle 1: the device is one
+ * more agent; it stores into DEV_SLOT) ----
+ * The driver calls back under its mutex with the page its device page
+ * table entry maps: the access and its check happen there, with no
+ * preemption point between them, so a device entry that went stale
+ * (its page is no longer what the CPU maps, or is freed) shows mid-run.
+ * The device is I/O-coherent, as a pin's DMA is.
+ */
+struct dev_io {
+	struct dmirror_access a;
+	struct mm_struct *mm;
+	const struct op *op;
+	unsigned long addr;
+	int slot;
+	u64 val;
+	bool done;
+};
+
+static void device_load(struct dmirror_access *a, struct page *page,
+			unsigned long entry)
+{
+	struct dev_io *io = container_of(a, struct dev_io, a);
+	u64 val;
+
+	sched_point(EV_USER, "device load", "device_read", io->mm, io->addr,
+		    entry);
+	check_page_alive(page, "device load through the mirror");
+	cache_phys_read(page_to_pfn(page), true);
+	val = page->data[io->slot];
+	io->done = true;
+	oracle_check_read(io->mm, io->op->proc, io->op->page, io->slot, val,
+			  io->addr, (int)page_to_pfn(page),
+			  (entry & DPT_ATOMIC) ? "(device, atomic" :
+						 "(device mirror");
+}
+
+static void device_store(struct dmirror_access *a, struct page *page,
+			 unsigned long entry)
+{
+	struct dev_io *io = container_of(a, struct dev_io, a);
+
+	sched_point(EV_USER, "device store", "device_write", io->mm, io->addr,
+		    io->val);
+	(void)entry;
+	check_page_alive(page, "device store through the mirror");
+	cache_phys_write(page_to_pfn(page), DEV_SLOT);
+	page->data[DEV_SLOT] = io->val;
+	io->done = true;
+}
+
+static void do_device_read(struct mm_struct *mm, const struct op *op, int cpu)
+{
+	struct dev_io io = {
+		.a = { .write = false, .fn = device_load },
+		.mm = mm, .op = op, .addr = op_addr(op),
+		.slot = read_slot(op, DEV_SLOT),
+	};
+
+	(void)cpu;
+	dmirror_device_access(&M.dmirrors[op->proc], io.addr, &io.a);
+}
+
+static void do_device_write(struct mm_struct *mm, const struct op *op,
+			    int cpu)
+{
+	struct dev_io io = {
+		.a = { .write = true, .fn = device_store },
+		.mm = mm, .op = op, .addr = op_addr(op), .slot = DEV_SLOT,
+		.val = ((u64)(cpu + 1) << 48) | ((u64)op->proc << 40) |
+		       BIT(39) | ++M.seq[cpu],
+	};
+	int h = oracle_op_begin(op->proc, op->page, 1, DEV_SLOT, DEV_SLOT,
+				io.val, "device_write()");
+
+	dmirror_device_access(&M.dmirrors[op->proc], io.addr, &io.a);
+	/*
+	 * Not oracle_page_written(): the kernel learns of a write from the
+	 * pte's dirty bit, which a device store through the mirror does not
+	 * set, so a lazily freed page may still be discarded.
+	 */
+	oracle_op_end(h, io.done);
 }
 
 static void remap_begin(int proc, int page, int npages)
@@ -272,7 +366,7 @@ static void do_pin_read(struct mm_struct *mm, const struct op *op, int cpu)
 {
 	struct pin *pn = &M.pins[cpu][op->proc][op->page];
 	unsigned long addr = op_addr(op);
-	int slot = op->slot < M.prog->ncpus ? op->slot : cpu;
+	int slot = read_slot(op, cpu);
 	u64 val;
 
 	if (!pn->held)
@@ -315,7 +409,7 @@ static void do_madvise_op(struct mm_struct *mm, const struct op *op)
 		h[i] = -1;
 		if (dontneed)
 			h[i] = oracle_op_begin(op->proc, pg, 1, 0,
-					       M.prog->ncpus - 1, 0,
+					       DEV_SLOT, 0,
 					       "madvise(MADV_DONTNEED)");
 		else if (lazyfree)
 			h[i] = oracle_lazyfree_begin(op->proc, pg,
@@ -407,6 +501,9 @@ static bool thread_op(int kind)
 	case OP_UNPIN:
 	case OP_UNBIND:
 	case OP_RECLAIM:
+	case OP_DEVICE_EXCLUSIVE:
+	case OP_DEVICE_READ:
+	case OP_DEVICE_WRITE:
 		return false;
 	}
 	return true;
@@ -449,14 +546,14 @@ static void exec_op(int cpu, int i)
 	case OP_MUNMAP:
 		remap_begin(op->proc, op->page, op->npages);
 		h = oracle_op_begin(op->proc, op->page, op->npages, 0,
-				    M.prog->ncpus - 1, VAL_UNMAPPED, "munmap()");
+				    DEV_SLOT, VAL_UNMAPPED, "munmap()");
 		oracle_op_end(h, do_munmap_syscall(mm, addr, len) == 0);
 		remap_end(op->proc, op->page, op->npages);
 		break;
 	case OP_MMAP:
 		remap_begin(op->proc, op->page, op->npages);
 		h = oracle_op_begin(op->proc, op->page, op->npages, 0,
-				    M.prog->ncpus - 1, 0, "mmap()");
+				    DEV_SLOT, 0, "mmap()");
 		oracle_op_end(h, do_mmap_fixed(mm, addr, len,
 					       VM_READ | VM_WRITE) == 0);
 		remap_end(op->proc, op->page, op->npages);
@@ -513,6 +610,15 @@ static void exec_op(int cpu, int i)
 		break;
 	case OP_EXIT:
 		do_exit(mm, op->proc);
+		break;
+	case OP_DEVICE_EXCLUSIVE:
+		dmirror_exclusive(&M.dmirrors[op->proc], addr, op->npages);
+		break;
+	case OP_DEVICE_READ:
+		do_device_read(mm, op, cpu);
+		break;
+	case OP_DEVICE_WRITE:
+		do_device_write(mm, op, cpu);
 		break;
 	}
 	if (thread) {
@@ -611,9 +717,11 @@ static void setup(const struct program *p)
 static void check_end_state(void)
 {
 	for (unsigned long pfn = 0; pfn < MAX_PFN; pfn++)
-		if (__test_page_flag(pfn_to_page(pfn), PG_locked))
+		if (__test_page_flag(pfn_to_page(pfn), PG_locked)) {
+			report_page(pfn_to_page(pfn));
 			report_bug(NULL, 0, "pfn %lu left locked after every CPU returned",
 				   pfn);
+		}
 	for (int i = 0; i < M.nprocs; i++) {
 		struct mm_struct *mm = M.mms[i];
 
@@ -634,16 +742,35 @@ static void check_end_state(void)
 					   "migration entry left behind at %#lx (process %d)",
 					   a, i);
 			if (d) {
-				unsigned long dpfn = d >> 1, cpfn = ~0UL;
+				unsigned long dpfn = dpt_pfn(d), cpfn = ~0UL;
+				bool excl = false;
 
 				if (pte_present(pte))
 					cpfn = pte_pfn(pte);
 				else if (is_swap_pte(pte) &&
-					 is_pfn_swap_entry(pte_to_swp_entry(pte)))
+					 is_pfn_swap_entry(pte_to_swp_entry(pte))) {
 					cpfn = swp_offset_pfn(pte_to_swp_entry(pte));
+					excl = is_device_exclusive_entry(
+						pte_to_swp_entry(pte));
+				}
+				if (cpfn != dpfn ||
+				    ((d & DPT_ATOMIC) && !excl)) {
+					/* the mirror and what keeps it coherent */
+					report_obj(&M.dmirrors[i].notifier,
+						   RO_RANGE);
+					report_obj(&M.dmirrors[i].mutex,
+						   RO_RWSEM);
+					if (pfn_valid(dpfn))
+						report_page(pfn_to_page(dpfn));
+				}
 				if (cpfn != dpfn)
 					report_bug(mm, a,
 						   "device page table maps %#lx to pfn %lu, the CPU page table does not (process %d)",
+						   a, dpfn, i);
+				/* Atomic access is exclusive: the CPU must fault. */
+				if ((d & DPT_ATOMIC) && !excl)
+					report_bug(mm, a,
+						   "device page table maps %#lx atomic (pfn %lu), but the CPU maps it without a device-exclusive entry (process %d)",
 						   a, dpfn, i);
 			}
 		}
@@ -652,6 +779,8 @@ static void check_end_state(void)
 
 static void check_pgmap_balanced(const struct dev_pagemap *pgmap)
 {
+	if (pgmap->ref != (pgmap->dead ? 0 : 1))
+		report_obj(pgmap, RO_PGMAP);
 	if (pgmap->ref != (pgmap->dead ? 0 : 1))
 		report_bug(NULL, 0,
 			   "dev_pagemap references unbalanced: %d after every process exited (expected %d)",
@@ -666,6 +795,8 @@ static void teardown_and_check_leaks(void)
 		/* the processes still alive exit now */
 		if (!M.exited[i])
 			mmput(M.mms[i]);
+		if (!M.mms[i]->dead)
+			report_obj(M.mms[i], RO_MM);
 		if (!M.mms[i]->dead)
 			report_bug(NULL, 0,
 				   "process %d: mm_users %d after every CPU returned, the mm was never torn down",
@@ -685,6 +816,9 @@ static void teardown_and_check_leaks(void)
 	for (unsigned long pfn = 1; pfn < MAX_PFN; pfn++) {
 		struct page *page = pfn_to_page(pfn);
 
+		if (!__test_page_flag(page, PG_buddy) ||
+		    __page_count(page) != 0)
+			report_page(page);
 		if (!__test_page_flag(page, PG_buddy))
 			report_bug(NULL, 0,
 				   "pfn %lu leaked: refcount %d mapcount %d after every process exited",
@@ -699,6 +833,8 @@ static void teardown_and_check_leaks(void)
 	 */
 	check_pgmap_balanced(&M.mdevice.pagemap);
 	check_pgmap_balanced(&M.mdevice.cpagemap);
+	if (__page_count(pfn_to_page(ZERO_PFN)) != 1)
+		report_page(pfn_to_page(ZERO_PFN));
 	if (__page_count(pfn_to_page(ZERO_PFN)) != 1)
 		report_bug(NULL, 0, "zero page refcount %d, expected 1",
 			   __page_count(pfn_to_page(ZERO_PFN)));
@@ -745,6 +881,7 @@ out:
 	res->trace_hash = sched_hash();
 	res->steps = sched_steps();
 	res->sync_steps = sched_sync_steps();
+	res->preemptions = sched_preemptions();
 	sched_end();
 	return res->bug;
 }

@@ -59,6 +59,7 @@ static struct {
 	bool change_fired[8];
 	int nchange;
 	u64 nsync;		/* release events so far */
+	u64 npreempt;		/* switches away from a runnable CPU */
 	bool last_sync;		/* the last event was a release */
 	/* replay */
 	bool continuing;	/* --continue: the replay ended, cont rules */
@@ -346,9 +347,11 @@ static void deadlock(void)
 	for (int c = 0; c < S.ncpus; c++) {
 		struct vcpu *v = &S.v[c];
 
-		if (v->state == VCPU_BLOCKED)
+		if (v->state == VCPU_BLOCKED) {
 			report_detail("CPU %d blocked in %s() on %s", c,
 				      v->wait_func, v->wait_what);
+			report_waited_lock(v->wait_obj, v->wait_what);
+		}
 	}
 	report_bug(NULL, 0, "deadlock: every live CPU is blocked");
 }
@@ -443,8 +446,12 @@ void sched_point(enum ev_kind kind, const char *what, const char *func,
 		return;
 	if (!S.v[S.cur].fresh) {
 		next = pick(S.cur);
-		if (next != S.cur && next >= 0)
+		if (next != S.cur && next >= 0) {
+			/* a yield or a block is no preemption */
+			if (runnable(S.cur) && !S.yielding)
+				S.npreempt++;
 			switch_to(next, false);
+		}
 	}
 	S.yielding = false;	/* a yield is one decision, not a state */
 	trace_add(kind, what, func, obj, addr, val);
@@ -579,6 +586,7 @@ void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 	S.yielding = false;
 	S.low_prio = 0;
 	S.nsync = 0;
+	S.npreempt = 0;
 	S.last_sync = false;
 	for (int c = 0; c < ncpus; c++) {
 		S.v[c].state = VCPU_RUNNABLE;
@@ -658,6 +666,11 @@ u64 sched_steps(void)
 u64 sched_sync_steps(void)
 {
 	return S.nsync;
+}
+
+u64 sched_preemptions(void)
+{
+	return S.npreempt;
 }
 
 const struct trace_ev *sched_trace(int *n)

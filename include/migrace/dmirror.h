@@ -12,7 +12,23 @@
 #include <migrace/mmu_notifier.h>
 
 #define DPT_ENTRIES (PTRS_PER_PGD * PTRS_PER_PMD * PTRS_PER_PTE)
-#define DPT_WRITE 1UL
+/*
+ * A device page table entry: (pfn << DPT_PFN_SHIFT) | flags, 0 when empty.
+ * DPT_WRITE: the device may write; DPT_ATOMIC: the page is the device's
+ * exclusively (make_device_exclusive_range(), test_hmm's
+ * DPT_XA_TAG_ATOMIC), the CPU maps it with a device-exclusive entry.
+ */
+#define DPT_WRITE	BIT(0)
+#define DPT_ATOMIC	BIT(1)
+#define DPT_PFN_SHIFT	2
+static inline unsigned long dpt_entry(unsigned long pfn, unsigned long flags)
+{
+	return (pfn << DPT_PFN_SHIFT) | flags;
+}
+static inline unsigned long dpt_pfn(unsigned long entry)
+{
+	return entry >> DPT_PFN_SHIFT;
+}
 
 /* The kinds of device memory a migration uses (the program's MEM_*). */
 #define DMIRROR_MEM_PRIVATE	0x1
@@ -40,7 +56,7 @@ struct dmirror {
 	 * are skipped and do not move the notifier sequence).
 	 */
 	unsigned long own_seq;
-	/* device page table: (pfn << 1) | DPT_WRITE, 0 when empty */
+	/* device page table: dpt_entry(pfn, DPT_*), 0 when empty */
 	unsigned long pt[DPT_ENTRIES];
 };
 
@@ -68,6 +84,33 @@ int dmirror_fault(struct dmirror *dmirror, unsigned long start,
 long dmirror_migrate_to_system(struct dmirror *dmirror, unsigned long start,
 			       unsigned long npages, unsigned int mem,
 			       unsigned int decline, unsigned int failcopy);
+
+/*
+ * Device-exclusive access (test_hmm's dmirror_exclusive(), with the
+ * notifier sequence check a driver needs): make [start, start + npages)
+ * exclusive to the device and map it atomic in the device page table.
+ * 0, -EBUSY if a page could not be made exclusive or mapped, -errno.
+ */
+long dmirror_exclusive(struct dmirror *dmirror, unsigned long start,
+		       unsigned long npages);
+
+/*
+ * A device access (test_hmm's dmirror_read() / dmirror_write()) of the
+ * page at @addr: look up the device page table under the driver mutex,
+ * fault it in with hmm_range_fault() when there is no suitable entry,
+ * then call @fn, still under the mutex, with the page the entry maps.
+ * 0, or -errno (-EFAULT: no VMA; -EPERM: a write to a read-only VMA;
+ * -EBUSY: the fault kept being invalidated).
+ */
+struct dmirror_access {
+	bool write;
+	void (*fn)(struct dmirror_access *a, struct page *page,
+		   unsigned long entry);
+	void *arg;
+	int faults;	/* dmirror_fault() calls made */
+};
+int dmirror_device_access(struct dmirror *dmirror, unsigned long addr,
+			  struct dmirror_access *a);
 
 /*
  * Unbind (test_hmm's remove): evict every device page, private and

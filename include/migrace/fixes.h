@@ -20,6 +20,8 @@ enum fix_id {
 	FIX_CPAGES_COUNT,
 	FIX_DEVICE_RANGE_ANON_VMA_REF,	/* proposed by migrace, not in Linux */
 	FIX_MIGRATE_ANON_VMA_RCU,
+	FIX_EXCLUSIVE_FAULT_REF,
+	FIX_DMIRROR_WRITE_OWN_PRIVATE,	/* proposed by migrace, not in Linux */
 	NR_FIXES
 };
 

@@ -21,6 +21,8 @@
 
 /* Emulated page contents: 8 slots of 8 bytes (one per CPU, see oracle). */
 #define PAGE_SLOTS 8
+/* The device's slot (device_write); the CPUs' are 0..NR_CPUS-1. */
+#define DEV_SLOT (PAGE_SLOTS - 1)
 #define PAGE_POISON 0x6b6b6b6b6b6b6b6bULL
 
 #define NR_NODES 2
@@ -281,6 +283,7 @@ bool folio_test_clear_dirty(struct folio *folio);
 
 #define page_mapped(p) (page_mapcount_read(p, __func__) > 0)
 #define folio_mapped(f) (page_mapcount_read(&(f)->page, __func__) > 0)
+#define folio_mapcount(f) page_mapcount_read(&(f)->page, __func__)
 
 /* ---- page lock ---- */
 bool __trylock_page(struct page *page, const char *func);

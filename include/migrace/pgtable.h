@@ -396,6 +396,20 @@ static inline swp_entry_t make_writable_migration_entry(unsigned long pfn)
 {
 	return swp_entry(SWP_MIGRATION_WRITE, pfn);
 }
+static inline bool is_writable_device_exclusive_entry(swp_entry_t e)
+{
+	return swp_type(e) == SWP_DEVICE_EXCLUSIVE_WRITE;
+}
+static inline swp_entry_t
+make_readable_device_exclusive_entry(unsigned long pfn)
+{
+	return swp_entry(SWP_DEVICE_EXCLUSIVE_READ, pfn);
+}
+static inline swp_entry_t
+make_writable_device_exclusive_entry(unsigned long pfn)
+{
+	return swp_entry(SWP_DEVICE_EXCLUSIVE_WRITE, pfn);
+}
 static inline swp_entry_t make_readable_device_private_entry(unsigned long pfn)
 {
 	return swp_entry(SWP_DEVICE_READ, pfn);

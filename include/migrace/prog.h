@@ -35,6 +35,9 @@ enum op_kind {
 	OP_COMPACT,
 	OP_MPROTECT,
 	OP_EXIT,
+	OP_DEVICE_EXCLUSIVE,
+	OP_DEVICE_READ,
+	OP_DEVICE_WRITE,
 	NR_OP_KINDS
 };
 
@@ -47,7 +50,7 @@ struct op {
 	u8 kind;
 	u8 page;	/* first page of the region */
 	u8 npages;
-	u8 slot;	/* read: which CPU's slot */
+	u8 slot;	/* read: which CPU's slot (DEV_SLOT: the device's) */
 	u8 proc;	/* process: 0 the first, then fork children */
 	u8 advice;	/* madvise: MADV_* */
 	/*
@@ -110,7 +113,7 @@ const char *prot_name(int prot);
 #define OPA_PAGE	0x01	/* pN: first page, 0..REGION_PAGES-1 */
 #define OPA_NPAGES	0x02	/* K: pages, 1..REGION_PAGES-page */
 #define OPA_ADVICE	0x04	/* MADV_*: one of op_advices[] */
-#define OPA_SLOT	0x08	/* optional "slot S": S < the file's CPUs */
+#define OPA_SLOT	0x08	/* optional "slot S": S < the file's CPUs, or "dev" */
 #define OPA_MASKS	0x10	/* optional "decline M", "failcopy M" */
 #define OPA_PINFLAGS	0x20	/* optional "write", "longterm", "fast" */
 #define OPA_SPARE	0x40	/* optional "spare M": M in 0..SPARE_MAX */

@@ -75,4 +75,14 @@ void rmap_walk_locked(struct folio *folio, struct rmap_walk_control *rwc);
 
 void try_to_migrate(struct folio *folio, int flags);
 
+/*
+ * Device-exclusive access (mm/rmap.c, Linux 6.0): GUP [start, end) for
+ * write, lock each page and replace its mappings by device-exclusive
+ * entries.  The mmap lock is held.  Returns the pages GUP found; pages[i]
+ * is NULL where exclusive access failed, else locked with a reference.
+ */
+int make_device_exclusive_range(struct mm_struct *mm, unsigned long start,
+				unsigned long end, struct page **pages,
+				void *owner);
+
 #endif

@@ -59,6 +59,7 @@ struct run_result {
 	u64 trace_hash;
 	u64 steps;
 	u64 sync_steps;		/* release events: unlocks and op returns */
+	u64 preemptions;	/* switches away from a CPU that could run on */
 	struct schedule executed;	/* machine form, replays this run */
 };
 
