@@ -2,7 +2,7 @@
 # Install what migrace needs on a Debian machine (idempotent);
 # ci/setup.sh --test: and what the test suite needs.
 set -eu
-pkgs="build-essential cmake ninja-build clang libclang-rt-14-dev llvm afl++ liburcu-dev bc"
+pkgs="build-essential cmake ninja-build clang libclang-rt-14-dev llvm afl++ liburcu-dev bc gnuplot-nox"
 # The test suite also needs: python3 (KTAP validator, report pages), zip
 # (OSS-Fuzz seed corpora), chromium (the report pages rendered headless).
 [ "${1:-}" = --test ] && pkgs="$pkgs python3 zip unzip chromium"

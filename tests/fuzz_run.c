@@ -18,8 +18,13 @@ int main(int argc, char **argv)
 
 	LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
+		FILE *f;
 		size_t n;
+
+		/* the libFuzzer flags the target's initializer adds */
+		if (argv[i][0] == '-')
+			continue;
+		f = fopen(argv[i], "rb");
 
 		if (!f) {
 			perror(argv[i]);

@@ -20,6 +20,7 @@ enum {
 	F_REPRO = 1 << CLI_REPRO << 1,
 	F_DECODE = 1 << CLI_DECODE << 1,
 	F_MINIMIZE = 1 << CLI_MINIMIZE << 1,
+	F_ENCODE = 1 << CLI_ENCODE << 1,
 };
 
 enum opt_id {
@@ -52,7 +53,7 @@ static const struct {
 	[O_STRICT] = { "--strict", NULL, F_EXPLORE | F_REPRO, NULL },
 	[O_PROGRAM] = { "--program", NULL, F_ARG | F_EXPLORE, "a repro file" },
 	[O_OUT] = { "-o", NULL, F_ARG | F_EXPLORE | F_REPRO | F_DECODE |
-		    F_MINIMIZE, "a file path" },
+		    F_MINIMIZE | F_ENCODE, "a file path" },
 	[O_VERBOSE] = { "-v", "--verbose", F_EXPLORE | F_MINIMIZE, NULL },
 	[O_QUIET] = { "-q", "--quiet", F_EXPLORE, NULL },
 	[O_TRACE] = { "--trace", NULL, F_REPRO, NULL },
@@ -64,7 +65,7 @@ static const struct {
 };
 
 static const char *const cmd_names[NR_CLI_CMDS] = {
-	"explore", "repro", "decode", "minimize",
+	"explore", "repro", "decode", "minimize", "encode",
 };
 
 static int fail(char *err, size_t len, const char *fmt, ...)
@@ -381,6 +382,8 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o,
 		return fail(err, len, "decode needs -o REPRO");
 	if (cmd == CLI_MINIMIZE && !o->out)
 		return fail(err, len, "minimize needs -o OUT");
+	if (cmd == CLI_ENCODE && !o->out)
+		return fail(err, len, "encode needs -o FUZZ_INPUT");
 	return 0;
 }
 

@@ -11,7 +11,8 @@
 
 #include <migrace/prog.h>
 
-enum cli_cmd { CLI_EXPLORE, CLI_REPRO, CLI_DECODE, CLI_MINIMIZE, NR_CLI_CMDS };
+enum cli_cmd { CLI_EXPLORE, CLI_REPRO, CLI_DECODE, CLI_MINIMIZE, CLI_ENCODE,
+	       NR_CLI_CMDS };
 
 #define CLI_MIN_DEPTH 1
 #define CLI_MAX_DEPTH 8
