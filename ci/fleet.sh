@@ -12,9 +12,10 @@
 #   1. afl-cmin (or -merge=1) of what the fleet found into --corpus
 #      (default corpus/fuzz_migrate/; only inputs that add coverage);
 #   2. every crash decoded to a repro (`migrace decode`, with the run's
-#      settings), minimized if `migrace minimize` exists, replayed;
-#   3. de-duplicated by report title and location, each find's fix
-#      switch identified, report pages written (ci/fleet_report.py);
+#      settings) and replayed;
+#   3. de-duplicated by report title and location, each find minimized
+#      (`migrace minimize`, if it exists) and replayed, its fix switch
+#      identified, report pages written (ci/fleet_report.py);
 #   4. an afl-whatsup-style summary.
 # Everything lands in --out (default build-fleet/out-<UTC time>).
 # The fuzz targets are built with ci/oss-fuzz/build.sh into --bin (default
@@ -168,10 +169,11 @@ fi
 after=$(find "$corpus" -maxdepth 1 -type f | wc -l)
 echo "corpus: $before inputs before, $after after ($((after - before)) new)" | tee -a "$out/run.txt"
 
-# ---- crashes: decode, minimize, replay
-echo "=== $(date -u +%T) crashes: decode, minimize, replay"
+# ---- crashes: decode, replay (each find is minimized after de-duplication)
+echo "=== $(date -u +%T) crashes: decode, replay"
 can_minimize=0
-"$migrace" minimize --help > /dev/null 2>&1 && can_minimize=1
+"$migrace" --help 2>/dev/null | grep -E '^ +migrace minimize ' | grep -vq 'not implemented' &&
+	can_minimize=1
 [ $can_minimize = 1 ] || echo "fleet: 'migrace minimize' is not available: repros stay as decoded"
 i=0
 for c in $crashes; do
@@ -186,24 +188,16 @@ for c in $crashes; do
 		echo 2 > "$d/status"
 		continue
 	fi
-	use=$d/decoded.repro
-	if [ $can_minimize = 1 ] &&
-		"$migrace" minimize "$d/decoded.repro" -o "$d/minimized.repro" > "$d/minimize.txt" 2>&1 &&
-		[ -s "$d/minimized.repro" ]; then
-		use=$d/minimized.repro
-	else
-		rm -f "$d/minimized.repro"
-	fi
 	set +e
-	"$migrace" repro "$use" > "$d/replay.txt" 2>&1
+	"$migrace" repro "$d/decoded.repro" > "$d/replay.txt" 2>&1
 	echo $? > "$d/status"
 	set -e
 done
 echo "crashes: $i" | tee -a "$out/run.txt"
 
 # ---- de-duplicate, report pages
-echo "=== $(date -u +%T) de-duplicate and write the report pages"
-python3 ci/fleet_report.py "$migrace" "$out" | tee "$out/finds.txt"
+echo "=== $(date -u +%T) de-duplicate, minimize each find, write the report pages"
+MIGRACE_FLEET_MINIMIZE=$can_minimize python3 ci/fleet_report.py "$migrace" "$out" | tee "$out/finds.txt"
 
 # ---- summary (afl-whatsup style)
 echo "=== $(date -u +%T) summary"

@@ -4,11 +4,13 @@ and write syzbot-style report pages.
 
 OUT/crashes/<n>/ holds, per crash (ci/fleet.sh writes them): input (the
 fuzzer's bytes), source (instance and file name), seen (UTC time),
-decoded.repro, minimized.repro (if `migrace minimize` exists), replay.txt
-(the output of `migrace repro` on the repro used) and status (its exit
-code).  This script groups the crashes by report title and location,
-finds which fix switch reverts to each (replaying with --revert none and
-with each reverted fix alone), and writes
+decoded.repro, replay.txt (the output of `migrace repro` on it) and status
+(its exit code).  This script groups the crashes by report title and
+location, minimizes each group's first crash with `migrace minimize` when
+MIGRACE_FLEET_MINIMIZE=1 (minimizing its duplicates would give the same
+find again) and keeps the minimized repro if it still reproduces the same
+find, finds which fix switch reverts to each (replaying with --revert
+none and with each reverted fix alone), and writes
 
   OUT/repros/<slug>.repro      one repro per find
   OUT/pages/<slug>.md          a page per find: title, first seen, count,
@@ -244,10 +246,8 @@ def main():
         status = read(os.path.join(d, 'status')).strip()
         source = read(os.path.join(d, 'source')).strip()
         seen = read(os.path.join(d, 'seen')).strip()
-        repro = os.path.join(d, 'minimized.repro')
-        minimized = os.path.exists(repro)
-        if not minimized:
-            repro = os.path.join(d, 'decoded.repro')
+        repro = os.path.join(d, 'decoded.repro')
+        minimized = False
         if status != '1':
             kind = {'0': 'not reproduced', '3': 'harness crash'}.get(status, 'bad')
             other[kind].append((n, source, status))
@@ -276,6 +276,21 @@ def main():
             s = '%s-%d' % (base, k)
             k += 1
         used.add(s)
+        if os.environ.get('MIGRACE_FLEET_MINIMIZE') == '1':
+            d = os.path.join(cdir, n)
+            mpath = os.path.join(d, 'minimized.repro')
+            rc, log = migrace_run(migrace, ['minimize', repro, '-o', mpath,
+                                            '--budget', os.environ.get('MIGRACE_FLEET_MINIMIZE_BUDGET', '30')])
+            with open(os.path.join(d, 'minimize.txt'), 'w') as w:
+                w.write(log)
+            if rc == 0 and os.path.exists(mpath):
+                rc, replay = migrace_run(migrace, ['repro', mpath])
+                mrep = report_of(replay)
+                mtitle = mrep.split('\n')[0][len('BUG: migrace: '):] if mrep else ''
+                if rc == 1 and normalize(mtitle) == normalize(f['title']):
+                    repro, minimized, rep = mpath, True, mrep
+                    with open(os.path.join(d, 'replay-minimized.txt'), 'w') as w:
+                        w.write(replay)
         text = read(repro)
         rpath = os.path.join(out, 'repros', s + '.repro')
         with open(rpath, 'w') as w:
@@ -301,7 +316,7 @@ def main():
         page.append('| Settings | %s |' % cell(settings))
         page.append('| Fix switch | %s |' % cell(fixtext if fix else 'none: ' + fixtext))
         page.append('| Repro | [%s.repro](../repros/%s.repro)%s |' % (
-            s, s, '' if minimized else ' (not minimized: `migrace minimize` is not available)'))
+            s, s, ' (minimized)' if minimized else ' (as decoded: not minimized)'))
         page.append('')
         page.append('Reproduce: `migrace repro %s.repro`; with the fix: `migrace repro %s.repro --revert none`.' % (s, s))
         page.append('')

@@ -59,8 +59,10 @@ static void check_ranges(const struct repro *r)
 			check(op->npages >= 1 &&
 			      op->page + op->npages <= REGION_PAGES,
 			      "op page count");
+			/* a CPU's slot, none, or the device's (slot dev) */
 			check(op->slot == NR_CPUS || op->slot < p->ncpus ||
-			      op->slot == DEV_SLOT, "op slot");
+			      ((args & OPA_SLOT) && op->slot == DEV_SLOT),
+			      "op slot");
 			check(!(op->decline >> op->npages) &&
 			      !(op->failcopy >> op->npages), "op masks");
 			check((args & OPA_ADVICE) ? advice_name(op->advice) != NULL :

@@ -27,7 +27,11 @@ echo "2026-01-09 00:00:00 UTC" > "$d/seen"
 "$migrace" repro "$d/decoded.repro" > "$d/replay.txt"
 echo $? > "$d/status"
 
-python3 "$src/ci/fleet_report.py" "$migrace" "$tmp/out" > "$tmp/log" || { cat "$tmp/log"; fail "fleet_report.py"; }
+# Each find minimized when `migrace minimize` exists.
+minimize=0
+"$migrace" --help | grep -E '^ +migrace minimize ' | grep -vq 'not implemented' && minimize=1
+MIGRACE_FLEET_MINIMIZE=$minimize MIGRACE_FLEET_MINIMIZE_BUDGET=10 \
+	python3 "$src/ci/fleet_report.py" "$migrace" "$tmp/out" > "$tmp/log" || { cat "$tmp/log"; fail "fleet_report.py"; }
 cat "$tmp/log"
 [ "$(grep -c '^find:' "$tmp/log")" -eq 3 ] || fail "want 3 finds"
 grep -q '^find: stale read after madvise(MADV_DONTNEED) returned | read: 2 crashes, first seen 2026-01-01 00:00:00 UTC, fix switch flush-tlb-under-ptl,' "$tmp/log" ||
@@ -41,7 +45,8 @@ for f in "$tmp"/out/repros/*.repro; do
 	"$migrace" repro "$f" > /dev/null; [ $? -eq 1 ] || fail "$f does not reproduce"
 	"$migrace" repro "$f" --revert none > /dev/null || fail "$f not clean with --revert none"
 	s=$(basename "$f" .repro)
-	for k in '^# BUG: migrace: ' '^| First seen | ' '^| Count | ' '^| Fix switch | `' '^## Report' '^## Repro file' '^CPU0\b'; do
+	[ $minimize = 0 ] || grep -q '^| Repro | .*(minimized) |$' "$p/$s.md" || fail "$s: not minimized"
+	for k in '^# BUG: migrace: ' '^| First seen | ' '^| Count | ' '^| Fix switch | `' '^## Report' '^## Repro file' '^CPU0'; do
 		grep -q "$k" "$p/$s.md" || fail "$s.md: no '$k'"
 	done
 done

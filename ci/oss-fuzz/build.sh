@@ -86,7 +86,8 @@ for fix in $(echo "$MIGRACE_REVERTED_TARGETS" | tr , ' '); do
 done
 
 # ---- dictionaries: corpus/<target>.dict, else corpus/<base>.dict (the
-# fuzz_migrate_* targets share fuzz_migrate's), else one made here.
+# fuzz_migrate_* targets share fuzz_migrate's, made by ci/make-seeds.sh),
+# else, for the parser target, one made here from the sources.
 gen_repro_dict() {
 	echo "# fuzz_repro: made by ci/oss-fuzz/build.sh from the sources"
 	{
@@ -105,15 +106,6 @@ gen_repro_dict() {
 		sed -n 's/^[[:space:]]*"\([^"\\]*\)",$/\1/p' "$obj/points.c"
 	} | sort -u | awk 'length($0) > 1 { printf "kw%d=\"%s\"\n", NR, $0 }'
 }
-gen_migrate_dict() {
-	local n
-	n=$(sed -n '/^enum op_kind {/,/NR_OP_KINDS/p' include/migrace/prog.h | grep -c '^[[:space:]]*OP_')
-	echo "# fuzz_migrate: made by ci/oss-fuzz/build.sh: one op of each kind on"
-	echo "# page 0 (kind byte, npages/slot byte, advice/driver byte)"
-	for ((k = 0; k < n; k++)); do
-		printf 'op%d="\\x%02x\\x03\\x00"\n' "$k" "$k"
-	done
-}
 for t in $targets; do
 	base=${t%%_vivt}
 	base=${base%%_rfc_unified}
@@ -126,29 +118,16 @@ for t in $targets; do
 	elif [ "$base" = fuzz_repro ]; then
 		gen_repro_dict > "$OUT/$t.dict"
 	else
-		gen_migrate_dict > "$OUT/$t.dict"
+		echo "# no corpus/$base.dict (ci/make-seeds.sh makes it)" > "$OUT/$t.dict"
 	fi
 done
 
 # ---- seed corpora: every file of corpus/<target>/ or corpus/<base>/
-# (and corpus/seeds/<base>/); fuzz_repro also gets every repro of the
-# corpus as repro text (first byte even: the text mode).  A fuzz_migrate
-# without seeds of its own gets a few made here: each op kind once
-# against a migration, under one PCT schedule.
+# (and corpus/seeds/<base>/; ci/make-seeds.sh makes corpus/fuzz_migrate/);
+# fuzz_repro also gets every repro of the corpus as repro text (first byte
+# even: the text mode).
 seeds=$WORK/migrace-seeds
 rm -rf "$seeds"
-gen_migrate_seeds() {
-	local d=$1 n
-	n=$(sed -n '/^enum op_kind {/,/NR_OP_KINDS/p' include/migrace/prog.h | grep -c '^[[:space:]]*OP_')
-	for ((k = 0; k < n; k++)); do
-		# set-up byte 0 (2 CPUs, populated); CPU 0: 2 ops, migrate
-		# to device p0..p3 then op k; CPU 1: 1 op, op k; then one
-		# PCT run (odd byte: depth 4, 128 events) with a 4-byte seed.
-		local x
-		x=$(printf '%02x' "$k")
-		printf "\\x00\\x01\\x06\\x03\\x00\\x$x\\x03\\x00\\x00\\x$x\\x02\\x00\\x0b\\x00\\x00\\x00\\x$x" > "$d/gen-op$k"
-	done
-}
 for t in $targets; do
 	base=${t%%_vivt}
 	base=${base%%_rfc_unified}
@@ -165,15 +144,32 @@ for t in $targets; do
 			n=$(echo "$f" | tr / _)
 			{ printf '\0'; cat "$f"; } > "$d/$n"
 		done
-	elif [ -z "$(ls -A "$d")" ]; then
-		gen_migrate_seeds "$d"
 	fi
 	rm -f "$OUT/${t}_seed_corpus.zip"
+	if [ -z "$(ls -A "$d")" ]; then
+		echo "build.sh: $t: no seeds (corpus/$base/ is empty)" >&2
+		continue
+	fi
 	(cd "$d" && zip -q -X -r "$OUT/${t}_seed_corpus.zip" .)
 done
 
-# ---- options: libFuzzer flags; the settings are in the target itself.
+# ---- options: corpus/<target>.options or corpus/<base>.options (its
+# dictionary renamed to the target's), else made here; libFuzzer flags
+# only: the settings are in the target itself.
 for t in $targets; do
+	base=${t%%_vivt}
+	base=${base%%_rfc_unified}
+	base=${base%%_strict}
+	base=${base%%_revert_*}
+	for f in "corpus/$t.options" "corpus/$base.options" ""; do
+		[ -z "$f" ] || [ -f "$f" ] && break
+	done
+	if [ -n "$f" ]; then
+		sed "s/^\(dict *= *\).*/\1$t.dict/" "$f" > "$OUT/$t.options"
+		grep -q '^dict *=' "$OUT/$t.options" ||
+			echo "build.sh: $f names no dict" >&2
+		continue
+	fi
 	case $t in
 	fuzz_repro) max_len=4096 ;;
 	*) max_len=512 ;;
