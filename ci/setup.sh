@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what migrace needs on a Debian machine (idempotent).
 set -eu
-pkgs="build-essential cmake ninja-build clang libclang-rt-14-dev llvm afl++ liburcu-dev bc"
+pkgs="build-essential cmake ninja-build clang libclang-rt-14-dev llvm afl++ liburcu-dev bc gnuplot-nox"
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -1,16 +1,28 @@
 /*
- * fuzz_migrate: one source for libFuzzer and AFL++ (afl-clang-fast with
- * -fsanitize=fuzzer).  The input bytes become the CPUs' programs and the
- * schedule (engine/prog/decode.c), run under the controlled scheduler.
- * A report aborts, so the fuzzer keeps the input; `migrace decode INPUT
- * -o FILE.repro` turns it into a repro file (with the same environment).
+ * fuzz_migrate: one source for libFuzzer and AFL++.  The input bytes
+ * become the CPUs' programs and the schedule (engine/prog/decode.c), run
+ * under the controlled scheduler.  A report aborts, so the fuzzer keeps the
+ * input; `migrace decode INPUT -o FILE.repro` turns it into a repro file
+ * (with the same environment), `migrace encode` makes inputs from repro
+ * files (the seeds in corpus/fuzz_migrate/, dictionary
+ * corpus/fuzz_migrate.dict: ci/make-seeds.sh).
+ *
+ * Built with MIGRACE_AFL_MAIN (the afl and afl-cmplog presets) it has its
+ * own main() in AFL++'s persistent mode with a deferred fork server and
+ * shared-memory test cases; otherwise libFuzzer's.  Every execution starts
+ * from a machine reset in place (run_program()), so executions do not
+ * leak into each other (tests/test_fuzz_input.c checks it) and libFuzzer's
+ * -fork/-jobs and AFL++'s persistent loop see the same result for the same
+ * input.
  *
  * Settings: MIGRACE_REVERT=fix[,fix...]|all|none, MIGRACE_VARIANT,
- * MIGRACE_ARCH, MIGRACE_STRICT=0|1.
+ * MIGRACE_ARCH, MIGRACE_STRICT=0|1; MIGRACE_INTERLEAVING=0 turns the
+ * interleaving coverage off (to measure what it brings).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <migrace/fixes.h>
 #include <migrace/prog.h>
@@ -21,31 +33,117 @@
 static struct settings settings;
 
 /*
- * Interleaving coverage: one 8-bit counter per (preempted event, resumed
- * event) pair, so a schedule that switches CPUs at a new place is new
- * coverage even when it runs no new code.
+ * Interleaving coverage, fed to the fuzzer besides code coverage:
+ *  - one counter per (preempted event, resumed event) pair: a schedule
+ *    that switches CPUs at a new place;
+ *  - one counter per pair of back-to-back accesses to the same shared
+ *    object by different CPUs (engine/sched/sched.c, sched_pair_hook):
+ *    reads-from edges of PTEs, page flags and counts, and lock hand-overs.
+ * So an input that reaches a new interleaving is kept even when it runs
+ * no new code.  libFuzzer reads the counters from their section (it
+ * clears them before each execution); AFL++ gets them as edges of its
+ * map (cover() below).
  */
-#define SWITCH_COUNTERS 8192
-/* libFuzzer reads this section as extra coverage counters. */
+#define SWITCH_COUNTERS 4096
+#define PAIR_COUNTERS 16384
+#define NR_COUNTERS (SWITCH_COUNTERS + PAIR_COUNTERS)
 __attribute__((section("__libfuzzer_extra_counters"), used))
-static uint8_t switch_counters[SWITCH_COUNTERS];
+static uint8_t interleave_counters[NR_COUNTERS];
+
+#ifdef MIGRACE_AFL_MAIN
+/*
+ * AFL++: the counters become NR_COUNTERS edges of its own, registered as
+ * one more module of sanitizer-coverage guards.  At constructor priority
+ * 2, as the compiler's own coverage modules register theirs: before
+ * AFL++'s runtime sizes its map (priority 3) and starts the fork server,
+ * so the map has room for them.
+ */
+void __sanitizer_cov_trace_pc_guard_init(uint32_t *start, uint32_t *stop);
+void __sanitizer_cov_trace_pc_guard(uint32_t *guard);
+static uint32_t afl_guards[NR_COUNTERS];
+
+__attribute__((constructor(2))) static void afl_guards_init(void)
+{
+	__sanitizer_cov_trace_pc_guard_init(afl_guards,
+					    afl_guards + NR_COUNTERS);
+}
+
+static void cover(u32 i)
+{
+	__sanitizer_cov_trace_pc_guard(&afl_guards[i]);
+}
+#else
+static void cover(u32 i)
+{
+	interleave_counters[i]++;
+}
+#endif
+
+static u32 mix(u32 a, u32 b)
+{
+	u32 h = (a * 0x9e3779b1u) ^ (b + 0x7f4a7c15u + (a << 6) + (a >> 2));
+
+	return h ^ (h >> 15);
+}
 
 static void count_switch(u32 from, u32 to)
 {
-	u32 h = (from * 0x9e3779b1u) ^ (to + 0x7f4a7c15u + (from << 6));
+	cover(mix(from, to) % SWITCH_COUNTERS);
+}
 
-	switch_counters[h % SWITCH_COUNTERS]++;
+static void count_pair(u32 first, u32 second)
+{
+	cover(SWITCH_COUNTERS + mix(first ^ 0x5bd1e995u, second) % PAIR_COUNTERS);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#ifndef MIGRACE_AFL_MAIN
+/*
+ * libFuzzer's defaults for this target, put before the command line's own
+ * flags (libFuzzer calls this first and reads the flags after; the last
+ * of a flag given twice wins, so the command line still decides).
+ * libFuzzer grows inputs slowly while it finds new features, and the
+ * interleaving counters keep it finding them: inputs then stay at about
+ * 20 bytes, too short for the three or four ops of a race.  Without the
+ * length control, up to 128 bytes, device-pages-skip-empty took 3,273 to
+ * 7,253 executions over seeds 1..3 instead of 68,845 to 92,384
+ * (docs/benchmarks.md).
+ */
+static void default_flags(int *argc, char ***argv)
+{
+	static const char *const defaults[] = { "-len_control=0",
+						"-max_len=128" };
+	static char *args[256];
+	int n = 0;
+
+	if (*argc < 1 || *argc + (int)ARRAY_SIZE(defaults) >= (int)ARRAY_SIZE(args))
+		return;
+	args[n++] = (*argv)[0];
+	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+		args[n++] = (char *)defaults[i];
+	for (int i = 1; i < *argc; i++)
+		args[n++] = (*argv)[i];
+	args[n] = NULL;
+	*argc = n;
+	*argv = args;
+}
+#endif
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char err[256];
 
-	(void)argc, (void)argv;
-	sched_switch_hook = count_switch;
+#ifndef MIGRACE_AFL_MAIN
+	default_flags(argc, argv);
+#endif
+	/* MIGRACE_INTERLEAVING=0: code coverage only (for measurements) */
+	if (!getenv("MIGRACE_INTERLEAVING") ||
+	    strcmp(getenv("MIGRACE_INTERLEAVING"), "0")) {
+		sched_switch_hook = count_switch;
+		sched_pair_hook = count_pair;
+	}
 	/* The same checks as `migrace decode` (tools/cli_opts.c). */
 	if (cli_env(getenv("MIGRACE_REVERT"), getenv("MIGRACE_VARIANT"),
 		    getenv("MIGRACE_ARCH"), getenv("MIGRACE_STRICT"), &settings, err, sizeof(err))) {
@@ -72,3 +170,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	return 0;
 }
+
+#ifdef MIGRACE_AFL_MAIN
+__AFL_FUZZ_INIT();
+
+/* Outside afl-fuzz: run each FILE argument once (or standard input). */
+static int run_files(int argc, char **argv)
+{
+	static uint8_t buf[1 << 20];
+
+	for (int i = 1; i < argc; i++) {
+		FILE *f = fopen(argv[i], "rb");
+		size_t n;
+
+		if (!f) {
+			fprintf(stderr, "fuzz_migrate: cannot open %s\n", argv[i]);
+			return 2;
+		}
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		LLVMFuzzerTestOneInput(buf, n);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned char *buf;
+
+	LLVMFuzzerInitialize(&argc, &argv);
+	if (argc > 1 && !getenv("__AFL_SHM_ID"))
+		return run_files(argc, argv);
+	__AFL_INIT();
+	buf = __AFL_FUZZ_TESTCASE_BUF;
+	while (__AFL_LOOP(100000))
+		LLVMFuzzerTestOneInput(buf, __AFL_FUZZ_TESTCASE_LEN);
+	return 0;
+}
+#endif

@@ -3,9 +3,13 @@
  *   even: repro text.  If it parses, every field must be in range, and
  *         printing it and parsing the print must give the same repro
  *         (round trip); the named-point check must not crash.
- *   odd:  an option vector (NUL- or newline-separated words) for explore,
- *         repro or decode; an accepted vector must be in range, a refused
- *         one must come with a one-line reason.
+ *         A repro that a fuzz input can hold (2..4 CPUs, no named points)
+ *         must come back from encode_input() + decode_input() equal.
+ *   1 mod 4: an option vector (NUL- or newline-separated words) for
+ *         explore, repro, decode or encode; an accepted vector must be in
+ *         range, a refused one must come with a one-line reason.
+ *   3 mod 4: fuzz_migrate input bytes: they must decode to a program the
+ *         repro parser accepts as printed (any bytes are legal).
  * A violated property abort()s, so the fuzzer keeps the input.
  */
 #include <stdio.h>
@@ -81,12 +85,69 @@ static void check_ranges(const struct repro *r)
 	}
 }
 
-static void fuzz_text(const uint8_t *data, size_t size)
+/* Print @a, parse the print: the same repro. */
+static void round_trip(const struct repro *a, struct repro *b)
 {
-	static struct repro a, b;
 	char err[512], *text = NULL;
 	size_t len = 0;
 	FILE *f;
+
+	f = open_memstream(&text, &len);
+	check(f != NULL, "open_memstream");
+	repro_print(f, a);
+	check(fclose(f) == 0, "print");
+	if (repro_parse_buf(text, len, "print", b, err, sizeof(err))) {
+		fprintf(stderr, "fuzz_repro: the print does not parse: %s\n%s",
+			err, text);
+		abort();
+	}
+	if (!repro_equal(a, b)) {
+		fprintf(stderr, "fuzz_repro: round trip changed the repro:\n%s",
+			text);
+		abort();
+	}
+	free(text);
+}
+
+static void fuzz_bytes(const uint8_t *data, size_t size)
+{
+	static struct repro a, b;
+
+	decode_input(data, size, &a);
+	check_ranges(&a);
+	round_trip(&a, &b);
+}
+
+/* encode_input() inverts decode_input() on what a fuzz input can hold. */
+static void encode_round_trip(const struct repro *a)
+{
+	static struct repro b;
+	static uint8_t buf[1 << 16];
+	long n = encode_input(a, buf, sizeof(buf));
+	bool named = false;
+
+	for (int i = 0; i < a->sched.nseg; i++)
+		named |= a->sched.seg[i].kind == SEG_UNTIL;
+	if (a->prog.ncpus < 2 || named) {
+		check(n < 0, "encode of what a fuzz input cannot hold");
+		return;
+	}
+	for (int i = 0; i < a->sched.nseg; i++)
+		if (a->sched.seg[i].count > 1024)
+			return;	/* split into several: equal runs, not equal files */
+	check(n >= 0, "encode");
+	decode_input(buf, (size_t)n, &b);
+	b.settings = a->settings;
+	if (!repro_equal(a, &b)) {
+		fprintf(stderr, "fuzz_repro: encode + decode changed the repro\n");
+		abort();
+	}
+}
+
+static void fuzz_text(const uint8_t *data, size_t size)
+{
+	static struct repro a, b;
+	char err[512];
 
 	if (repro_parse_buf((const char *)data, size, "fuzz", &a, err,
 			    sizeof(err))) {
@@ -96,21 +157,8 @@ static void fuzz_text(const uint8_t *data, size_t size)
 	check_ranges(&a);
 	if (repro_check_points(&a, "fuzz", err, sizeof(err)))
 		one_line(err);
-	f = open_memstream(&text, &len);
-	check(f != NULL, "open_memstream");
-	repro_print(f, &a);
-	check(fclose(f) == 0, "print");
-	if (repro_parse_buf(text, len, "print", &b, err, sizeof(err))) {
-		fprintf(stderr, "fuzz_repro: the print does not parse: %s\n%s",
-			err, text);
-		abort();
-	}
-	if (!repro_equal(&a, &b)) {
-		fprintf(stderr, "fuzz_repro: round trip changed the repro:\n%s",
-			text);
-		abort();
-	}
-	free(text);
+	round_trip(&a, &b);
+	encode_round_trip(&a);
 }
 
 static void fuzz_argv(const uint8_t *data, size_t size)
@@ -170,7 +218,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!size)
 		return 0;
-	if (data[0] & 1)
+	if ((data[0] & 3) == 3)
+		fuzz_bytes(data + 1, size - 1);
+	else if (data[0] & 1)
 		fuzz_argv(data + 1, size - 1);
 	else
 		fuzz_text(data + 1, size - 1);

@@ -91,6 +91,21 @@ options)
 	expect 2 "repro takes one FILE: unexpected 'b'" "$migrace" repro a b
 	expect 2 "decode needs -o REPRO" "$migrace" decode "$good_repro"
 	expect 2 "decode needs a FILE" "$migrace" decode -o "$tmp/x.repro"
+	expect 2 "minimize needs -o OUT" "$migrace" minimize "$good_repro"
+	expect 2 "minimize needs a FILE" "$migrace" minimize -o "$tmp/x.repro"
+	expect 2 "--budget: '0' is not valid" "$migrace" minimize "$good_repro" -o "$tmp/x.repro" --budget 0
+	expect 2 "--cpus is not an option of minimize (explore only)" "$migrace" minimize "$good_repro" -o "$tmp/x.repro" --cpus 2
+	expect 2 "--trace is not an option of minimize (repro only)" "$migrace" minimize "$good_repro" -o "$tmp/x.repro" --trace
+	expect 2 "good-comments-everywhere.repro: the replay reports nothing: nothing to minimize" "$migrace" minimize "$good_repro" -o "$tmp/x.repro"
+	[ -e "$tmp/x.repro" ] && { echo "FAIL: minimize of a clean file wrote its output"; fail=1; }
+	expect 2 "encode needs -o FUZZ_INPUT" "$migrace" encode "$good_repro"
+	expect 2 "encode needs a FILE" "$migrace" encode -o "$tmp/x.bin"
+	expect 2 "--revert is not an option of encode" "$migrace" encode "$good_repro" -o "$tmp/x.bin" --revert none
+	# encode and decode are inverses (the program; settings come from the environment)
+	expect 0 "" "$migrace" encode "$good_repro" -o "$tmp/g.bin"
+	expect 0 "" "$migrace" decode "$tmp/g.bin" -o "$tmp/g.repro"
+	expect 0 "" "$migrace" encode "$tmp/g.repro" -o "$tmp/g2.bin"
+	cmp -s "$tmp/g.bin" "$tmp/g2.bin" || { echo "FAIL: encode(decode(encode F)) differs from encode F"; fail=1; }
 	expect 0 "" "$migrace" explore --runs=3 --cpus=3 --seed 0x10 -q
 	expect 0 "" "$migrace" explore --budget 0.2 -q
 	expect 0 "" "$migrace" --help
@@ -123,6 +138,9 @@ files)
 	expect 2 "/nonexistent.repro: No such file or directory" "$migrace" repro /nonexistent.repro
 	expect 2 "$tmp: is a directory" "$migrace" repro "$tmp"
 	expect 2 "$tmp: is a directory" "$migrace" decode "$tmp" -o "$tmp/x.repro"
+	expect 2 "$tmp: is a directory" "$migrace" encode "$tmp" -o "$tmp/x.bin"
+	expect 2 "notes:2:1: unknown keyword 'This'" sh -c "printf '# n\nThis\n' > '$tmp/notes' && '$migrace' encode '$tmp/notes' -o '$tmp/x.bin'"
+	expect 2 "-o $tmp: is a directory" "$migrace" encode "$good_repro" -o "$tmp"
 	mkfifo "$tmp/fifo"
 	expect 2 "fifo: not a regular file (a FIFO)" "$migrace" repro "$tmp/fifo"
 	expect 2 "/dev/null: not a regular file (a character device)" "$migrace" repro /dev/null
@@ -141,6 +159,8 @@ files)
 	expect 2 "-o $tmp: is a directory" "$migrace" explore --revert flush-tlb-under-ptl -o "$tmp"
 	expect 2 "its directory does not exist" "$migrace" explore --revert flush-tlb-under-ptl -o "$tmp/no/such/dir/x.repro"
 	expect 2 "its directory does not exist" "$migrace" decode "$good_repro" -o "$tmp/no/x.repro"
+	expect 2 "its directory does not exist" "$migrace" minimize "$good_repro" -o "$tmp/no/x.repro"
+	expect 2 "/nonexistent.repro: No such file or directory" "$migrace" minimize /nonexistent.repro -o "$tmp/x.repro"
 	if [ -e /dev/full ]; then
 		expect 2 "cannot write /dev/full: No space left on device" "$migrace" decode "$good_repro" -o /dev/full
 		if grep -q "repro:" "$tmp/out"; then

@@ -19,6 +19,8 @@ enum {
 	F_EXPLORE = 1 << CLI_EXPLORE << 1,
 	F_REPRO = 1 << CLI_REPRO << 1,
 	F_DECODE = 1 << CLI_DECODE << 1,
+	F_MINIMIZE = 1 << CLI_MINIMIZE << 1,
+	F_ENCODE = 1 << CLI_ENCODE << 1,
 };
 
 enum opt_id {
@@ -35,9 +37,9 @@ static const struct {
 	[O_STRATEGY] = { "--strategy", NULL, F_ARG | F_EXPLORE, "pct or random" },
 	[O_DEPTH] = { "--depth", NULL, F_ARG | F_EXPLORE, "1..8" },
 	[O_RUNS] = { "--runs", NULL, F_ARG | F_EXPLORE, "1..4611686018427387904" },
-	[O_BUDGET] = { "--budget", NULL, F_ARG | F_EXPLORE,
+	[O_BUDGET] = { "--budget", NULL, F_ARG | F_EXPLORE | F_MINIMIZE,
 		       "seconds, N or N.F, above 0 and at most 10000000" },
-	[O_SEED] = { "--seed", NULL, F_ARG | F_EXPLORE,
+	[O_SEED] = { "--seed", NULL, F_ARG | F_EXPLORE | F_MINIMIZE,
 		     "0..18446744073709551615, decimal or 0x hex" },
 	[O_CPUS] = { "--cpus", NULL, F_ARG | F_EXPLORE, "2..4" },
 	[O_OPS] = { "--ops", NULL, F_ARG | F_EXPLORE, "1..16" },
@@ -48,8 +50,9 @@ static const struct {
 	[O_ARCH] = { "--arch", NULL, F_ARG | F_EXPLORE | F_REPRO, "x86 or vivt" },
 	[O_STRICT] = { "--strict", NULL, F_EXPLORE | F_REPRO, NULL },
 	[O_PROGRAM] = { "--program", NULL, F_ARG | F_EXPLORE, "a repro file" },
-	[O_OUT] = { "-o", NULL, F_ARG | F_EXPLORE | F_DECODE, "a file path" },
-	[O_VERBOSE] = { "-v", "--verbose", F_EXPLORE, NULL },
+	[O_OUT] = { "-o", NULL, F_ARG | F_EXPLORE | F_DECODE | F_MINIMIZE |
+		    F_ENCODE, "a file path" },
+	[O_VERBOSE] = { "-v", "--verbose", F_EXPLORE | F_MINIMIZE, NULL },
 	[O_QUIET] = { "-q", "--quiet", F_EXPLORE, NULL },
 	[O_TRACE] = { "--trace", NULL, F_REPRO, NULL },
 	[O_CHECK] = { "--check", NULL, F_REPRO, NULL },
@@ -57,7 +60,7 @@ static const struct {
 };
 
 static const char *const cmd_names[NR_CLI_CMDS] = {
-	"explore", "repro", "decode",
+	"explore", "repro", "decode", "minimize", "encode",
 };
 
 static int fail(char *err, size_t len, const char *fmt, ...)
@@ -242,10 +245,21 @@ static int find_opt(const char *a, size_t n)
 
 static const char *cmds_of(int flags)
 {
-	if (flags & F_EXPLORE)
-		return flags & F_REPRO ? "explore and repro" :
-		       flags & F_DECODE ? "explore and decode" : "explore";
-	return flags & F_REPRO ? "repro" : "decode";
+	static char buf[64];
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (int c = 0; c < NR_CLI_CMDS; c++) {
+		int left = 0;
+
+		if (!(flags & (1 << c << 1)))
+			continue;
+		for (int d = c + 1; d < NR_CLI_CMDS; d++)
+			left += !!(flags & (1 << d << 1));
+		off += snprintf(buf + off, sizeof(buf) - off, "%s%s", cmd_names[c],
+				left > 1 ? ", " : left ? " and " : "");
+	}
+	return buf;
 }
 
 int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o,
@@ -331,6 +345,10 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o,
 			    cname);
 	if (cmd == CLI_DECODE && !o->out)
 		return fail(err, len, "decode needs -o REPRO");
+	if (cmd == CLI_MINIMIZE && !o->out)
+		return fail(err, len, "minimize needs -o OUT");
+	if (cmd == CLI_ENCODE && !o->out)
+		return fail(err, len, "encode needs -o FUZZ_INPUT");
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /*
- * The options of `migrace explore|repro|decode` and the MIGRACE_*
+ * The options of `migrace explore|repro|decode|minimize` and the MIGRACE_*
  * environment, parsed without side effects: no printing, no exit(), so
  * the parser fuzz target (fuzz/fuzz_repro.c) can call it too.
  */
@@ -11,7 +11,8 @@
 
 #include <migrace/prog.h>
 
-enum cli_cmd { CLI_EXPLORE, CLI_REPRO, CLI_DECODE, NR_CLI_CMDS };
+enum cli_cmd { CLI_EXPLORE, CLI_REPRO, CLI_DECODE, CLI_MINIMIZE, CLI_ENCODE,
+	       NR_CLI_CMDS };
 
 #define CLI_MIN_DEPTH 1
 #define CLI_MAX_DEPTH 8

@@ -19,6 +19,7 @@
 #include <migrace/run.h>
 
 #include "cli_opts.h"
+#include "minimize.h"
 
 #define EXIT_CRASH 3
 
@@ -57,7 +58,8 @@ static const char usage_text[] =
 	"       migrace repro FILE|- [--revert ...] [--variant ...] [--arch ...] [--strict] [--trace]\n"
 	"                            [--check | --no-check]  (named points; checked by default)\n"
 	"       migrace decode FUZZ_INPUT|- -o REPRO\n"
-	"       migrace minimize FILE -o OUT   (not implemented yet)\n"
+	"       migrace minimize FILE|- -o OUT [--budget SECONDS] [--seed S] [-v]\n"
+	"       migrace encode REPRO|- -o FUZZ_INPUT   (seeds for the fuzz targets)\n"
 	"       migrace stress ...             (not implemented yet)\n"
 	"environment (decode, fuzz targets): MIGRACE_REVERT, MIGRACE_VARIANT, MIGRACE_ARCH, MIGRACE_STRICT\n"
 	"exit status: 0 nothing found / clean replay, 1 a bug found or reproduced,\n"
@@ -419,9 +421,36 @@ static int cmd_repro(int argc, char **argv)
 	if (ret)
 		fputs(res.report, stdout);
 	printf("trace: %#018llx\n", (unsigned long long)res.trace_hash);
-	printf("repro: %s: %s (%llu events)\n", name,
-	       ret ? "bug reproduced" : "clean", (unsigned long long)res.steps);
+	printf("repro: %s: %s (%llu events, %llu preemptions)\n", name,
+	       ret ? "bug reproduced" : "clean", (unsigned long long)res.steps,
+	       (unsigned long long)res.preemptions);
 	return ret ? 1 : 0;
+}
+
+static int cmd_minimize(int argc, char **argv)
+{
+	struct cli_opts o;
+	char err[512], cmdline[1024];
+	size_t off;
+	int ret;
+
+	if (cli_parse(CLI_MINIMIZE, argc, argv, &o, err, sizeof(err)))
+		return bad("%s", err);
+	if (check_out_path(o.out))
+		return 2;
+	/* The output's header names the command that made it. */
+	off = (size_t)snprintf(cmdline, sizeof(cmdline), "migrace minimize");
+	for (int i = 0; i < argc && off < sizeof(cmdline); i++)
+		off += (size_t)snprintf(cmdline + off, sizeof(cmdline) - off,
+					" %s", argv[i]);
+	ret = minimize_run(&o, cmdline, err, sizeof(err));
+	if (ret == 2)
+		return bad("%s", err);
+	if (ret) {
+		fprintf(stderr, "migrace: %s\n", err);
+		return EXIT_CRASH;
+	}
+	return 0;
 }
 
 static int cmd_decode(int argc, char **argv)
@@ -463,12 +492,65 @@ static int cmd_decode(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * A repro file -> fuzz input bytes (engine/prog/decode.c), the inverse of
+ * decode: seeds for the fuzz targets come from repro files.  A schedule
+ * written with named points is run once and its executed (machine-form)
+ * schedule encoded.  The settings stay out of the bytes: the fuzz targets
+ * read them from MIGRACE_REVERT and the others.
+ */
+static int cmd_encode(int argc, char **argv)
+{
+	struct cli_opts o;
+	static struct repro r;
+	static struct run_result res;
+	static u8 buf[64 * 1024];
+	const char *name;
+	char err[512];
+	long n;
+	FILE *f;
+
+	if (cli_parse(CLI_ENCODE, argc, argv, &o, err, sizeof(err)))
+		return bad("%s", err);
+	name = strcmp(o.file, "-") ? o.file : "<stdin>";
+	if (check_out_path(o.out))
+		return 2;
+	if (repro_load(o.file, &r, err, sizeof(err)))
+		return bad("%s", err);
+	if (repro_check_points(&r, name, err, sizeof(err)))
+		return bad("%s", err);
+	if (r.prog.ncpus < 2)
+		return bad("%s: the fuzz input has 2 to 4 CPUs, the file has %d",
+			   name, r.prog.ncpus);
+	n = encode_input(&r, buf, sizeof(buf));
+	if (n < 0) {
+		/* Named points: the schedule the replay executed. */
+		struct strategy st = { .kind = STRAT_REPLAY, .replay = &r.sched };
+
+		run_program(&r.prog, &r.settings, &st, NULL, &res);
+		r.sched = res.executed;
+		n = encode_input(&r, buf, sizeof(buf));
+	}
+	if (n < 0)
+		return bad("%s: the schedule is too long to encode", name);
+	f = fopen(o.out, "wb");
+	if (!f)
+		return bad("cannot write %s: %s", o.out, strerror(errno));
+	if (fwrite(buf, 1, (size_t)n, f) != (size_t)n || fclose(f)) {
+		int e = errno;
+
+		remove(o.out);
+		return bad("cannot write %s: %s", o.out, strerror(e));
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	install_crash_handlers();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2)
-		return bad("missing command (fixes, explore, repro, decode); see 'migrace --help'");
+		return bad("missing command (fixes, explore, repro, decode, encode, minimize); see 'migrace --help'");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		fputs(usage_text, stdout);
@@ -482,8 +564,12 @@ int main(int argc, char **argv)
 		return cmd_repro(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "decode"))
 		return cmd_decode(argc - 2, argv + 2);
-	if (!strcmp(argv[1], "minimize") || !strcmp(argv[1], "stress"))
+	if (!strcmp(argv[1], "encode"))
+		return cmd_encode(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "minimize"))
+		return cmd_minimize(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "stress"))
 		return bad("'%s' is not implemented yet", argv[1]);
-	return bad("unknown command '%.60s' (fixes, explore, repro, decode); see 'migrace --help'",
+	return bad("unknown command '%.60s' (fixes, explore, repro, decode, encode, minimize); see 'migrace --help'",
 		   argv[1]);
 }

@@ -83,6 +83,9 @@ void check_pte_update(void *p, u64 old, u64 new, unsigned long addr)
 		bool lost_dirty = (*ad & AD_DIRTY) && !pte_dirty(n);
 
 		if (lost_young || lost_dirty) {
+			report_object(ptep, sizeof(*ptep), RO_PTE);
+			if (pte_present(n) && pfn_valid(pte_pfn(n)))
+				report_page(pfn_to_page(pte_pfn(n)));
 			report_detail("the pte at %#lx was%s%s when a migration entry replaced it; the pte restored is %s%s (%#llx)",
 				      addr, (*ad & AD_YOUNG) ? " young" : "",
 				      (*ad & AD_DIRTY) ? " dirty" : "",

@@ -302,8 +302,10 @@ void oracle_check_read(const struct mm_struct *mm, int proc, int page,
 	report_detail("CPU %d %s slot %d of %#lx (process %d) %s%s %s, expected %s",
 		      smp_processor_id(), got == VAL_UNMAPPED ? "faulted on" : "read",
 		      slot, addr, proc, how, how[0] ? ")" : "", gs, es);
-	if (pfn >= 0)
+	if (pfn >= 0) {
 		report_detail("the load was served by pfn %d", pfn);
+		report_page(pfn_to_page(pfn));
+	}
 	if (got == VAL_UNMAPPED)
 		report_access_note("-> SIGSEGV");
 	else

@@ -257,16 +257,23 @@ static void dmirror_check_collected(const char *what, const unsigned long *src,
 	unsigned long migrating = 0;
 
 	for (unsigned long i = 0; i < npages; i++) {
+		struct page *spage = src[i] & MIGRATE_PFN_VALID ?
+				     migrate_pfn_to_page(src[i]) : NULL;
 		const char *why;
 
-		if (args && (src[i] & MIGRATE_PFN_VALID) &&
-		    (why = dmirror_not_selected(migrate_pfn_to_page(src[i]),
-						args)))
+		/* a report below is about this entry's page */
+		if (args && spage &&
+		    (why = dmirror_not_selected(spage, args))) {
+			report_page(spage);
 			report_bug(NULL, 0,
 				   "migrate_vma contract: after %s, src[%lu] = %#lx is %s",
 				   what, i, src[i], why);
+		}
 		if (src[i] & MIGRATE_PFN_MIGRATE)
 			migrating++;
+		if ((spage && !(src[i] & MIGRATE_PFN_MIGRATE)) ||
+		    (spage && !mpfn_page_locked(src[i])))
+			report_page(spage);
 		if ((src[i] & MIGRATE_PFN_VALID) &&
 		    !(src[i] & MIGRATE_PFN_MIGRATE))
 			report_bug(NULL, 0,
@@ -282,6 +289,10 @@ static void dmirror_check_collected(const char *what, const unsigned long *src,
 				   what, i, dst[i]);
 	}
 	if (cpages >= 0 && (unsigned long)cpages != migrating)
+		for (unsigned long i = 0; i < npages; i++)
+			if (src[i] & MIGRATE_PFN_VALID)
+				report_page(migrate_pfn_to_page(src[i]));
+	if (cpages >= 0 && (unsigned long)cpages != migrating)
 		report_bug(NULL, 0,
 			   "migrate_vma contract: after %s, cpages is %ld but %lu src entries are migrating",
 			   what, cpages, migrating);
@@ -291,6 +302,11 @@ static void dmirror_check_collected(const char *what, const unsigned long *src,
 static void dmirror_check_pages(const char *what, const unsigned long *src,
 				const unsigned long *dst, unsigned long npages)
 {
+	for (unsigned long i = 0; i < npages; i++)
+		if ((src[i] & MIGRATE_PFN_MIGRATE) &&
+		    !(dst[i] & MIGRATE_PFN_VALID))
+			if (src[i] & MIGRATE_PFN_VALID)
+				report_page(migrate_pfn_to_page(src[i]));
 	for (unsigned long i = 0; i < npages; i++)
 		if ((src[i] & MIGRATE_PFN_MIGRATE) &&
 		    !(dst[i] & MIGRATE_PFN_VALID))
@@ -783,6 +799,8 @@ static int dmirror_devmem_fault(struct vm_fault *vmf)
 	struct dmirror *dmirror = vmf->page->zone_device_data;
 
 	if (!dmirror)
+		report_page(vmf->page);
+	if (!dmirror)
 		report_bug(vmf->vma->vm_mm, vmf->address,
 			   "migrate_to_ram on pfn %lu that the driver freed",
 			   page_to_pfn(vmf->page));
@@ -1109,10 +1127,13 @@ int dmirror_device_remove(struct dmirror_device *mdevice, unsigned int spare)
 		if (!first) {
 			if (!dmirror_device_pinned(mdevice))
 				pass++;
-			if (pass == EVICT_PASSES)
+			if (pass == EVICT_PASSES) {
+				report_obj(&mdevice->pagemap, RO_PGMAP);
+				report_obj(&mdevice->cpagemap, RO_PGMAP);
 				report_bug(NULL, 0,
 					   "livelock: unbind could not evict the device memory in %d passes",
 					   EVICT_PASSES);
+			}
 			sched_yield_point("evict retry", __func__);
 		}
 		dmirror_device_evict(mdevice, &mdevice->pagemap,

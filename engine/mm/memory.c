@@ -440,7 +440,7 @@ static int do_swap_page(struct vm_fault *vmf)
 			 */
 			get_page(vmf->page);
 			pte_unmap_unlock(vmf->pte, vmf->ptl);
-			check_pgmap_alive(vmf->page->pgmap, "migrate_to_ram");
+			check_page_pgmap_alive(vmf->page, "migrate_to_ram");
 			ret = vmf->page->pgmap->ops->migrate_to_ram(vmf);
 			put_page(vmf->page);
 		} else if (is_device_private_entry(entry)) {
@@ -448,7 +448,7 @@ static int do_swap_page(struct vm_fault *vmf)
 			vmf->page = pfn_swap_entry_to_page(entry);
 			sched_point(EV_NOTE, "page->pgmap", __func__, vmf->page,
 				    vmf->address, 0);
-			check_pgmap_alive(vmf->page->pgmap, "migrate_to_ram");
+			check_page_pgmap_alive(vmf->page, "migrate_to_ram");
 			ret = vmf->page->pgmap->ops->migrate_to_ram(vmf);
 		} else {
 			ret = VM_FAULT_SIGBUS;
@@ -692,9 +692,11 @@ again:
 				continue;
 			dec_mm_counter(mm);
 			page_remove_rmap(page, vma, false);
-			if (unlikely(page_mapcount(page) < 0))
+			if (unlikely(page_mapcount(page) < 0)) {
+				report_page(page);
 				report_bug(mm, addr, "bad page map: mapcount %d",
 					   page_mapcount(page));
+			}
 			if (unlikely(__tlb_remove_page(tlb, page))) {
 				force_flush = true;
 				addr += PAGE_SIZE;

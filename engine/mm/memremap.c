@@ -14,9 +14,19 @@
 
 void check_pgmap_alive(struct dev_pagemap *pgmap, const char *what)
 {
-	if (!pgmap || pgmap->dead)
+	if (!pgmap || pgmap->dead) {
+		report_obj(pgmap, RO_PGMAP);
 		report_bug(NULL, 0, "use-after-free: %s on an unmapped dev_pagemap",
 			   what);
+	}
+}
+
+/* The same check, with the device page it was reached from named too. */
+void check_page_pgmap_alive(struct page *page, const char *what)
+{
+	if (!page->pgmap || page->pgmap->dead)
+		report_page(page);
+	check_pgmap_alive(page->pgmap, what);
 }
 
 /* percpu_ref_tryget_live(): fails once the reference was killed. */
@@ -43,9 +53,11 @@ static void pgmap_ref_put(struct dev_pagemap *pgmap, const char *func)
 	sched_point(EV_ATOMIC, "percpu_ref_put", func, pgmap, 0, 0);
 	check_pgmap_alive(pgmap, "percpu_ref_put");
 	new = __atomic_sub_fetch(&pgmap->ref, 1, __ATOMIC_ACQ_REL);
-	if (new < 0)
+	if (new < 0) {
+		report_obj(pgmap, RO_PGMAP);
 		report_bug(NULL, 0, "dev_pagemap reference underflow in %s()",
 			   func);
+	}
 	if (new == 0)
 		sched_wake(pgmap);	/* dev_pagemap_percpu_release() */
 }
@@ -127,10 +139,12 @@ void free_zone_device_page(struct page *page)
 {
 	struct dev_pagemap *pgmap = page->pgmap;
 
-	check_pgmap_alive(pgmap, "free_zone_device_page");
-	if (page_mapcount(page) != 0)
+	check_page_pgmap_alive(page, "free_zone_device_page");
+	if (page_mapcount(page) != 0) {
+		report_page(page);
 		report_bug(NULL, 0, "device page freed while still mapped: pfn %lu",
 			   page_to_pfn(page));
+	}
 	if (PageAnon(page))
 		ClearPageAnonExclusive(page);
 	page->mapping = NULL;

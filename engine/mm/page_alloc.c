@@ -61,6 +61,8 @@ unsigned long nr_free_pages(void)
 
 void check_page_alive(struct page *page, const char *what)
 {
+	if (unlikely(__test_page_flag(page, PG_buddy)))
+		report_page(page);
 	if (unlikely(__test_page_flag(page, PG_buddy)) && pgmap_unmapped(page))
 		report_bug(NULL, 0,
 			   "use-after-free: %s on device pfn %lu after memunmap_pages()",
@@ -155,10 +157,12 @@ void __get_page(struct page *page, const char *func)
 	sched_point(EV_ATOMIC, "get_page", func, page, page_to_pfn(page), 0);
 	check_page_alive(page, "get_page");
 	old = __atomic_fetch_add(&page->_refcount, 1, __ATOMIC_ACQ_REL);
-	if (old <= 0)
+	if (old <= 0) {
+		report_page(page);
 		report_bug(NULL, 0,
 			   "get_page() in %s() on pfn %lu with refcount %d",
 			   func, page_to_pfn(page), old);
+	}
 }
 
 bool __get_page_unless_zero(struct page *page, const char *func)
@@ -191,15 +195,19 @@ static void put_page_refs(struct page *page, int refs, const char *what,
 	sched_point(EV_ATOMIC, what, func, page, page_to_pfn(page), 0);
 	check_page_alive(page, what);
 	new = __atomic_sub_fetch(&page->_refcount, refs, __ATOMIC_ACQ_REL);
-	if (new < 0)
+	if (new < 0) {
+		report_page(page);
 		report_bug(NULL, 0,
 			   "refcount underflow: %s() in %s() on pfn %lu", what,
 			   func, page_to_pfn(page));
+	}
 	if (new > 0)
 		return;
-	if (page_to_pfn(page) == ZERO_PFN)
+	if (page_to_pfn(page) == ZERO_PFN) {
+		report_page(page);
 		report_bug(NULL, 0, "%s() dropped the last zero page reference",
 			   func);
+	}
 	if (is_zone_device_page(page)) {
 		free_zone_device_page(page);
 		return;
@@ -284,6 +292,10 @@ void free_unref_page(struct page *page)
 {
 	int n = page_to_nid(page);
 
+	if (__page_mapcount(page) != 0 || __test_page_flag(page, PG_locked) ||
+	    __test_page_flag(page, PG_lru) || page->lru_batch_cpu ||
+	    __test_page_flag(page, PG_swapcache))
+		report_page(page);	/* one of the reports below */
 	if (__page_mapcount(page) != 0)
 		report_bug(NULL, 0, "page freed while still mapped: pfn %lu mapcount %d",
 			   page_to_pfn(page), __page_mapcount(page));
@@ -356,9 +368,11 @@ void folio_ref_sub(struct folio *folio, int nr)
 	sched_point(EV_ATOMIC, "folio_ref_sub", __func__, &folio->page,
 		    page_to_pfn(&folio->page), nr);
 	new = __atomic_sub_fetch(&folio->page._refcount, nr, __ATOMIC_ACQ_REL);
-	if (new <= 0)
+	if (new <= 0) {
+		report_page(&folio->page);
 		report_bug(NULL, 0, "refcount %d after folio_ref_sub() on pfn %lu",
 			   new, page_to_pfn(&folio->page));
+	}
 }
 
 bool folio_ref_freeze(struct folio *folio, int count)

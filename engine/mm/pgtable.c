@@ -24,9 +24,11 @@ pmd_t *pmd_offset(pgd_t *pgd, unsigned long addr)
 
 	if (!t)
 		return NULL;
-	if (kobj_freed(t))
+	if (kobj_freed(t)) {
+		report_obj(t, RO_OBJECT);
 		report_bug(NULL, addr, "use-after-free: freed pmd table at %#lx",
 			   addr);
+	}
 	return &t->pmds[pmd_index(addr)];
 }
 
@@ -81,8 +83,10 @@ spinlock_t *pte_lockptr(struct mm_struct *mm, pmd_t *pmd)
 	struct pte_table *t = READ_ONCE(pmd->table);
 
 	(void)mm;
-	if (kobj_freed(t))
+	if (kobj_freed(t)) {
+		report_obj(t, RO_OBJECT);
 		report_bug(NULL, 0, "use-after-free: lock of a freed pte table");
+	}
 	return &t->ptl;
 }
 
@@ -90,9 +94,11 @@ void check_pte_table(pte_t *ptep, const char *what)
 {
 	struct pte_table *t = pte_table_of(ptep);
 
-	if (kobj_freed(t))
+	if (kobj_freed(t)) {
+		report_obj(t, RO_OBJECT);
 		report_bug(NULL, 0, "use-after-free: %s on a freed pte table",
 			   what);
+	}
 }
 
 pte_t *__pte_offset_map(pmd_t *pmd, unsigned long addr, const char *func)
@@ -103,9 +109,11 @@ pte_t *__pte_offset_map(pmd_t *pmd, unsigned long addr, const char *func)
 	t = READ_ONCE(pmd->table);
 	if (!t)
 		return NULL;
-	if (kobj_freed(t))
+	if (kobj_freed(t)) {
+		report_obj(t, RO_OBJECT);
 		report_bug(NULL, addr, "use-after-free: %s() mapped a freed pte table",
 			   func);
+	}
 	return &t->ptes[pte_index(addr)];
 }
 
@@ -116,9 +124,11 @@ pte_t *__pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
 	struct pte_table *t = READ_ONCE(pmd->table);
 
 	(void)mm;
-	if (kobj_freed(t))
+	if (kobj_freed(t)) {
+		report_obj(t, RO_OBJECT);
 		report_bug(NULL, addr, "use-after-free: %s() locked a freed pte table",
 			   func);
+	}
 	*ptlp = &t->ptl;
 	__spin_lock(&t->ptl, "pte_offset_map_lock", func);
 	return &t->ptes[pte_index(addr)];

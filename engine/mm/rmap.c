@@ -62,9 +62,11 @@ static void __put_anon_vma(struct anon_vma *av)
 
 void put_anon_vma(struct anon_vma *av)
 {
-	if (kobj_freed(av))
+	if (kobj_freed(av)) {
+		report_obj(av, RO_ANON_VMA);
 		report_bug(NULL, 0,
 			   "use-after-free: put_anon_vma() on a freed anon_vma");
+	}
 	if (__atomic_sub_fetch(&av->refcount, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	__put_anon_vma(av);
@@ -227,9 +229,11 @@ void page_remove_rmap(struct page *page, struct vm_area_struct *vma,
 	sched_point(EV_ATOMIC, "page_remove_rmap", __func__, page,
 		    page_to_pfn(page), 0);
 	v = __atomic_sub_fetch(&page->_mapcount, 1, __ATOMIC_ACQ_REL);
-	if (v < -1)
+	if (v < -1) {
+		report_page(page);
 		report_bug(NULL, 0, "mapcount underflow on pfn %lu",
 			   page_to_pfn(page));
+	}
 }
 
 /**
@@ -465,10 +469,13 @@ static void __rmap_walk(struct folio *folio, struct rmap_walk_control *rwc,
 		av = page_anon_vma(page);
 		if (!av)
 			return;
-		if (kobj_freed(av))
+		if (kobj_freed(av)) {
+			report_page(page);
+			report_obj(av, RO_ANON_VMA);
 			report_bug(NULL, 0,
 				   "use-after-free: rmap walk of pfn %lu reached a freed anon_vma",
 				   page_to_pfn(page));
+		}
 		if (!locked)
 			__down_read(&av->root->rwsem, "anon_vma_lock_read",
 				    __func__);

@@ -75,8 +75,10 @@ void kfree(void *p)
 	h = hdr_of(p);
 	if (h->magic != KOBJ_MAGIC)
 		report_bug(NULL, 0, "kfree of a pointer that is no object");
-	if (h->freed)
+	if (h->freed) {
+		report_object(p, h->size, RO_OBJECT);
 		report_bug(NULL, 0, "double free of a %u-byte object", h->size);
+	}
 	h->freed = 1;
 	memset(p, 0x6b, h->size);
 	POISON(p, h->size);
@@ -96,8 +98,10 @@ void kfree_rcu_typesafe(void *p)
 
 	if (h->magic != KOBJ_MAGIC)
 		report_bug(NULL, 0, "kfree of a pointer that is no object");
-	if (h->freed)
+	if (h->freed) {
+		report_object(p, h->size, RO_OBJECT);
 		report_bug(NULL, 0, "double free of a %u-byte object", h->size);
+	}
 	h->freed = 1;
 	call_rcu(&h->rcu, kobj_poison_rcu);
 }

@@ -108,9 +108,11 @@ static void check_return_to_user(const char *op)
 {
 	struct cpu *c = current_cpu;
 
-	if (c->locks_held)
+	if (c->locks_held) {
+		report_held_locks();
 		report_bug(NULL, 0, "lock held on return to user space after %s",
 			   op);
+	}
 	if (c->notifier_ranges)
 		report_bug(NULL, 0,
 			   "mmu_notifier_invalidate_range_start() without its end on return to user space after %s",
@@ -715,9 +717,11 @@ static void setup(const struct program *p)
 static void check_end_state(void)
 {
 	for (unsigned long pfn = 0; pfn < MAX_PFN; pfn++)
-		if (__test_page_flag(pfn_to_page(pfn), PG_locked))
+		if (__test_page_flag(pfn_to_page(pfn), PG_locked)) {
+			report_page(pfn_to_page(pfn));
 			report_bug(NULL, 0, "pfn %lu left locked after every CPU returned",
 				   pfn);
+		}
 	for (int i = 0; i < M.nprocs; i++) {
 		struct mm_struct *mm = M.mms[i];
 
@@ -749,6 +753,16 @@ static void check_end_state(void)
 					excl = is_device_exclusive_entry(
 						pte_to_swp_entry(pte));
 				}
+				if (cpfn != dpfn ||
+				    ((d & DPT_ATOMIC) && !excl)) {
+					/* the mirror and what keeps it coherent */
+					report_obj(&M.dmirrors[i].notifier,
+						   RO_RANGE);
+					report_obj(&M.dmirrors[i].mutex,
+						   RO_RWSEM);
+					if (pfn_valid(dpfn))
+						report_page(pfn_to_page(dpfn));
+				}
 				if (cpfn != dpfn)
 					report_bug(mm, a,
 						   "device page table maps %#lx to pfn %lu, the CPU page table does not (process %d)",
@@ -766,6 +780,8 @@ static void check_end_state(void)
 static void check_pgmap_balanced(const struct dev_pagemap *pgmap)
 {
 	if (pgmap->ref != (pgmap->dead ? 0 : 1))
+		report_obj(pgmap, RO_PGMAP);
+	if (pgmap->ref != (pgmap->dead ? 0 : 1))
 		report_bug(NULL, 0,
 			   "dev_pagemap references unbalanced: %d after every process exited (expected %d)",
 			   pgmap->ref, pgmap->dead ? 0 : 1);
@@ -779,6 +795,8 @@ static void teardown_and_check_leaks(void)
 		/* the processes still alive exit now */
 		if (!M.exited[i])
 			mmput(M.mms[i]);
+		if (!M.mms[i]->dead)
+			report_obj(M.mms[i], RO_MM);
 		if (!M.mms[i]->dead)
 			report_bug(NULL, 0,
 				   "process %d: mm_users %d after every CPU returned, the mm was never torn down",
@@ -798,6 +816,9 @@ static void teardown_and_check_leaks(void)
 	for (unsigned long pfn = 1; pfn < MAX_PFN; pfn++) {
 		struct page *page = pfn_to_page(pfn);
 
+		if (!__test_page_flag(page, PG_buddy) ||
+		    __page_count(page) != 0)
+			report_page(page);
 		if (!__test_page_flag(page, PG_buddy))
 			report_bug(NULL, 0,
 				   "pfn %lu leaked: refcount %d mapcount %d after every process exited",
@@ -812,6 +833,8 @@ static void teardown_and_check_leaks(void)
 	 */
 	check_pgmap_balanced(&M.mdevice.pagemap);
 	check_pgmap_balanced(&M.mdevice.cpagemap);
+	if (__page_count(pfn_to_page(ZERO_PFN)) != 1)
+		report_page(pfn_to_page(ZERO_PFN));
 	if (__page_count(pfn_to_page(ZERO_PFN)) != 1)
 		report_bug(NULL, 0, "zero page refcount %d, expected 1",
 			   __page_count(pfn_to_page(ZERO_PFN)));
@@ -858,6 +881,7 @@ out:
 	res->trace_hash = sched_hash();
 	res->steps = sched_steps();
 	res->sync_steps = sched_sync_steps();
+	res->preemptions = sched_preemptions();
 	sched_end();
 	return res->bug;
 }

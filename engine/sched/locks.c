@@ -10,6 +10,32 @@
 #include <migrace/page.h>
 #include <migrace/spinlock.h>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MG_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define MG_ASAN 1
+#endif
+#ifdef MG_ASAN
+int __asan_address_is_poisoned(void const volatile *addr);
+#endif
+
+/*
+ * The lock word, as READ_ONCE() reads it.  In a freed object it holds the
+ * slab poison; under ASan the freed object is poisoned for ASan too, and
+ * reading it would be ASan's report (a harness crash) instead of ours.
+ */
+static int lock_word(const int *word)
+{
+#ifdef MG_ASAN
+	if (__asan_address_is_poisoned(word))
+		return (int)0x6b6b6b6b;
+#endif
+	return READ_ONCE(*word);
+}
+
 static int lock_owner_id(void)
 {
 	return (current_cpu ? current_cpu->id : NR_CPUS) + 1;
@@ -19,6 +45,8 @@ void might_sleep_check(const char *what, const char *func)
 {
 	struct cpu *c = current_cpu;
 
+	if (c && (c->spin_held > 0 || c->irqs_off > 0))
+		report_held_locks();
 	if (c && (c->spin_held > 0 || c->irqs_off > 0))
 		report_bug(NULL, 0,
 			   "sleeping function called from invalid context: %s() in %s() with %d spinlock(s) held, irqs %s",
@@ -32,12 +60,15 @@ void might_sleep_check(const char *what, const char *func)
  * a freed object: no live lock ever holds that value.  Without this check
  * such a lock would look held forever and end as a deadlock report.
  */
-static void check_lock_word(int v, const char *what, const char *func)
+static void check_lock_word(const void *lock, int v, const char *what,
+			    const char *func)
 {
-	if (unlikely(v == (int)0x6b6b6b6b))
+	if (unlikely(v == (int)0x6b6b6b6b)) {
+		report_object(lock, sizeof(int), RO_FREED_LOCK);
 		report_bug(NULL, 0,
 			   "use-after-free: %s() in %s() on the lock of a freed object",
 			   what, func);
+	}
 }
 
 bool __spin_trylock(spinlock_t *l, const char *what, const char *func)
@@ -45,7 +76,7 @@ bool __spin_trylock(spinlock_t *l, const char *what, const char *func)
 	int exp = 0;
 
 	sched_point(EV_LOCK, what, func, l, 0, 0);
-	check_lock_word(READ_ONCE(l->locked), what, func);
+	check_lock_word(l, lock_word(&l->locked), what, func);
 	if (!__atomic_compare_exchange_n(&l->locked, &exp, lock_owner_id(),
 					 false, __ATOMIC_ACQUIRE,
 					 __ATOMIC_RELAXED))
@@ -65,11 +96,13 @@ void __spin_lock(spinlock_t *l, const char *what, const char *func)
 		int exp = 0;
 
 		sched_point(EV_LOCK, what, func, l, 0, 0);
-		check_lock_word(READ_ONCE(l->locked), what, func);
+		check_lock_word(l, lock_word(&l->locked), what, func);
 		if (__atomic_compare_exchange_n(&l->locked, &exp, me, false,
 						__ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
 			break;
+		if (exp == me)
+			report_obj(l, RO_SPINLOCK);
 		if (exp == me)
 			report_bug(NULL, 0,
 				   "recursive locking of %s in %s() (AA deadlock)",
@@ -85,9 +118,11 @@ void __spin_lock(spinlock_t *l, const char *what, const char *func)
 void __spin_unlock(spinlock_t *l, const char *what, const char *func)
 {
 	sched_point(EV_UNLOCK, what, func, l, 0, 0);
-	if (READ_ONCE(l->locked) != lock_owner_id())
+	if (READ_ONCE(l->locked) != lock_owner_id()) {
+		report_obj(l, RO_SPINLOCK);
 		report_bug(NULL, 0, "%s() releases %s it does not hold", func,
 			   l->name);
+	}
 	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
 	if (current_cpu) {
 		current_cpu->spin_held--;
@@ -107,8 +142,8 @@ void __down_read(struct rw_semaphore *s, const char *what, const char *func)
 		int v;
 
 		sched_point(EV_LOCK, what, func, s, 0, 0);
-		v = READ_ONCE(s->count);
-		check_lock_word(v, what, func);
+		v = lock_word(&s->count);
+		check_lock_word(s, v, what, func);
 		if (v >= 0 && !(v & 0x40000000)) {
 			s->count = v + 1;
 			break;
@@ -125,8 +160,8 @@ bool __down_read_trylock(struct rw_semaphore *s, const char *what,
 	int v;
 
 	sched_point(EV_LOCK, what, func, s, 0, 0);
-	v = READ_ONCE(s->count);
-	check_lock_word(v, what, func);
+	v = lock_word(&s->count);
+	check_lock_word(s, v, what, func);
 	if (v < 0 || (v & 0x40000000))
 		return false;
 	s->count = v + 1;
@@ -138,9 +173,11 @@ bool __down_read_trylock(struct rw_semaphore *s, const char *what,
 void __up_read(struct rw_semaphore *s, const char *what, const char *func)
 {
 	sched_point(EV_UNLOCK, what, func, s, 0, 0);
-	if ((s->count & 0x3fffffff) <= 0)
+	if ((s->count & 0x3fffffff) <= 0) {
+		report_obj(s, RO_RWSEM);
 		report_bug(NULL, 0, "%s() in %s(): %s not read-locked", what,
 			   func, s->name);
+	}
 	s->count--;
 	if (current_cpu)
 		current_cpu->locks_held--;
@@ -158,8 +195,8 @@ void __down_write(struct rw_semaphore *s, const char *what, const char *func)
 		int v;
 
 		sched_point(EV_LOCK, what, func, s, 0, 0);
-		v = READ_ONCE(s->count);
-		check_lock_word(v, what, func);
+		v = lock_word(&s->count);
+		check_lock_word(s, v, what, func);
 		if ((v & 0x3fffffff) == 0 && v >= 0) {
 			s->count = -1;
 			break;
@@ -175,9 +212,11 @@ void __down_write(struct rw_semaphore *s, const char *what, const char *func)
 void __up_write(struct rw_semaphore *s, const char *what, const char *func)
 {
 	sched_point(EV_UNLOCK, what, func, s, 0, 0);
-	if (s->count != -1)
+	if (s->count != -1) {
+		report_obj(s, RO_RWSEM);
 		report_bug(NULL, 0, "%s() in %s(): %s not write-locked", what,
 			   func, s->name);
+	}
 	s->count = 0;
 	if (current_cpu)
 		current_cpu->locks_held--;
@@ -192,9 +231,11 @@ void __downgrade_write(struct rw_semaphore *s, const char *what,
 		       const char *func)
 {
 	sched_point(EV_UNLOCK, what, func, s, 0, 0);
-	if (s->count != -1)
+	if (s->count != -1) {
+		report_obj(s, RO_RWSEM);
 		report_bug(NULL, 0, "%s() in %s(): %s not write-locked", what,
 			   func, s->name);
+	}
 	s->count = 1;
 	sched_wake(s);
 }
@@ -218,9 +259,11 @@ void __lock_page(struct page *page, const char *func)
 
 void __unlock_page(struct page *page, const char *func)
 {
-	if (!__test_page_flag(page, PG_locked))
+	if (!__test_page_flag(page, PG_locked)) {
+		report_page(page);
 		report_bug(NULL, 0, "%s(): unlock_page of unlocked pfn %lu",
 			   func, page_to_pfn(page));
+	}
 	__clear_page_flag(page, PG_locked, "unlock_page", func);
 	sched_wake(page);
 }

@@ -59,6 +59,7 @@ static struct {
 	bool change_fired[8];
 	int nchange;
 	u64 nsync;		/* release events so far */
+	u64 npreempt;		/* switches away from a runnable CPU */
 	bool last_sync;		/* the last event was a release */
 	/* replay */
 	int seg;
@@ -84,6 +85,24 @@ static struct {
 } S;
 
 static struct trace_ev trace_buf[TRACE_MAX];
+
+/*
+ * Interleaving coverage (for the fuzz targets): the last access to each
+ * shared object - a PTE slot, a page's flags and counts, a lock, an mm's
+ * mapping of one page - by CPU and event.  A table keyed by the object's
+ * address is fine here: it only decides which pairs are reported, never
+ * what runs.  A generation number empties it at each run.
+ */
+#define PAIR_SLOTS 1024
+#define PAIR_PROBE 8
+static struct pair_slot {
+	const void *obj;
+	unsigned long page;
+	u32 gen;
+	u32 id;
+	int cpu;
+} pair_tab[PAIR_SLOTS];
+static u32 pair_gen;
 
 static const char *const kind_names[EV_NR] = {
 	[EV_OP_BEGIN] = "op",	 [EV_OP_END] = "ret",	 [EV_LOCK] = "lock",
@@ -269,6 +288,7 @@ static void record(int c)
 }
 
 void (*sched_switch_hook)(u32 from, u32 to);
+void (*sched_pair_hook)(u32 first, u32 second);
 
 static u32 ev_id(const char *what, const char *func)
 {
@@ -301,9 +321,11 @@ static void deadlock(void)
 	for (int c = 0; c < S.ncpus; c++) {
 		struct vcpu *v = &S.v[c];
 
-		if (v->state == VCPU_BLOCKED)
+		if (v->state == VCPU_BLOCKED) {
 			report_detail("CPU %d blocked in %s() on %s", c,
 				      v->wait_func, v->wait_what);
+			report_waited_lock(v->wait_obj, v->wait_what);
+		}
 	}
 	report_bug(NULL, 0, "deadlock: every live CPU is blocked");
 }
@@ -328,6 +350,41 @@ static bool seg_matches(const struct segment *sg, const char *what,
 {
 	return !strcmp(sg->what, what) &&
 	       (!sg->func[0] || !strcmp(sg->func, func));
+}
+
+/*
+ * Two accesses to one object by different CPUs with no access in between:
+ * a reads-from or write-after edge of a PTE, a page flag or count, a lock
+ * hand-over (unlock on one CPU, lock on the next).  Reported by the kind
+ * and the point of both events, so a fuzzer keeps an input that reaches a
+ * new such pair even when it runs no new code.
+ */
+static void pair_note(enum ev_kind kind, const char *what, const char *func,
+		      const void *obj, unsigned long addr)
+{
+	unsigned long page = addr >> PAGE_SHIFT;
+	u64 key = (u64)(uintptr_t)obj * 0x9e3779b97f4a7c15ULL ^ page;
+	u32 id = ev_id(what, func) * 31 + kind;
+	struct pair_slot *e = NULL;
+
+	for (int i = 0; i < PAIR_PROBE; i++) {
+		struct pair_slot *t = &pair_tab[((key >> 40) + i) & (PAIR_SLOTS - 1)];
+
+		if (t->gen != pair_gen || (t->obj == obj && t->page == page)) {
+			e = t;
+			break;
+		}
+	}
+	if (!e)		/* full around here: forget the oldest guess */
+		e = &pair_tab[(key >> 40) & (PAIR_SLOTS - 1)];
+	if (e->gen == pair_gen && e->obj == obj && e->page == page &&
+	    e->cpu != S.cur)
+		sched_pair_hook(e->id, id);
+	e->obj = obj;
+	e->page = page;
+	e->gen = pair_gen;
+	e->id = id;
+	e->cpu = S.cur;
 }
 
 static void trace_add(enum ev_kind kind, const char *what, const char *func,
@@ -357,6 +414,8 @@ static void trace_add(enum ev_kind kind, const char *what, const char *func,
 		fprintf(S.trace_out, "%6llu  CPU%d  %-9s %-28s %s() addr=%#lx val=%#llx\n",
 			(unsigned long long)S.step, c, ev_kind_name(kind), what,
 			func, addr, (unsigned long long)val);
+	if (sched_pair_hook && obj)
+		pair_note(kind, what, func, obj, addr);
 	S.v[c].last_what = what;
 	S.v[c].last_func = func;
 	S.v[c].fresh = false;
@@ -398,8 +457,12 @@ void sched_point(enum ev_kind kind, const char *what, const char *func,
 		return;
 	if (!S.v[S.cur].fresh) {
 		next = pick(S.cur);
-		if (next != S.cur && next >= 0)
+		if (next != S.cur && next >= 0) {
+			/* a yield or a block is no preemption */
+			if (runnable(S.cur) && !S.yielding)
+				S.npreempt++;
 			switch_to(next, false);
+		}
 	}
 	S.yielding = false;	/* a yield is one decision, not a state */
 	trace_add(kind, what, func, obj, addr, val);
@@ -475,6 +538,10 @@ void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 {
 	S.ncpus = ncpus;
 	S.st = *st;
+	if (!++pair_gen) {
+		memset(pair_tab, 0, sizeof(pair_tab));
+		pair_gen = 1;
+	}
 	S.rng.s = st->seed;
 	S.step = 0;
 	S.hash = 0xcbf29ce484222325ULL;
@@ -495,6 +562,7 @@ void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 	S.yielding = false;
 	S.low_prio = 0;
 	S.nsync = 0;
+	S.npreempt = 0;
 	S.last_sync = false;
 	for (int c = 0; c < ncpus; c++) {
 		S.v[c].state = VCPU_RUNNABLE;
@@ -597,6 +665,11 @@ u64 sched_steps(void)
 u64 sched_sync_steps(void)
 {
 	return S.nsync;
+}
+
+u64 sched_preemptions(void)
+{
+	return S.npreempt;
 }
 
 const struct trace_ev *sched_trace(int *n)

@@ -33,6 +33,7 @@ void sched_abort_cpu(void) __attribute__((noreturn));
 u64 sched_hash(void);
 u64 sched_steps(void);
 u64 sched_sync_steps(void);
+u64 sched_preemptions(void);
 const struct trace_ev *sched_trace(int *n);
 const char *ev_kind_name(int kind);
 

@@ -16,6 +16,33 @@ struct mm_struct;
  */
 void report_bug(const struct mm_struct *mm, unsigned long addr,
 		const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
+/*
+ * The objects a report is about, named before report_bug(): a detail line
+ * describes each, and the diagram keeps every event on it by any CPU (for
+ * a page also the pte slots that mapped it, for a pte slot its table's
+ * lock, for an anon_vma its root).
+ */
+enum report_kind {
+	RO_PAGE,	/* struct page */
+	RO_PTE,		/* pte_t *: one slot of a pte table */
+	RO_SPINLOCK,	/* spinlock_t */
+	RO_RWSEM,	/* struct rw_semaphore */
+	RO_LOCK,	/* a lock of unknown type */
+	RO_FREED_LOCK,	/* a lock word inside a freed object */
+	RO_PGMAP,	/* struct dev_pagemap */
+	RO_ANON_VMA,	/* struct anon_vma */
+	RO_RANGE,	/* struct mmu_interval_notifier */
+	RO_MM,		/* struct mm_struct */
+	RO_OBJECT,	/* anything else: the events on its bytes */
+	RO_HELD,	/* report.c: a lock the reporting CPU still holds */
+};
+#define NR_REPORT_OBJS 8
+void report_object(const void *obj, size_t size, enum report_kind kind);
+#define report_obj(ptr, kind) report_object((ptr), sizeof(*(ptr)), (kind))
+/* The locks the reporting CPU still holds (lock held on return). */
+void report_held_locks(void);
+/* A lock (or page) a CPU waits on, named by the helper that waits. */
+void report_waited_lock(const void *obj, const char *what);
 /* What the offending access saw, shown on its line in the diagram. */
 void report_access_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Add a detail line to the report being built (before report_bug). */

@@ -127,8 +127,25 @@ void __mg_warn(const char *cond, const char *file, int line, const char *func)
 				 __func__);                        \
 	} while (0)
 #define VM_BUG_ON(c) BUG_ON(c)
-#define VM_BUG_ON_PAGE(c, page) BUG_ON(c)
-#define VM_BUG_ON_FOLIO(c, folio) BUG_ON(c)
+/* The page is named to the report (engine/check): its events are shown. */
+struct page;
+void report_page(const struct page *page);
+#define VM_BUG_ON_PAGE(c, page)                                            \
+	do {                                                               \
+		if (unlikely(c)) {                                         \
+			report_page(page);                                 \
+			__mg_bug("VM_BUG_ON_PAGE(" #c ")", __FILE__,       \
+				 __LINE__, __func__);                      \
+		}                                                          \
+	} while (0)
+#define VM_BUG_ON_FOLIO(c, folio)                                          \
+	do {                                                               \
+		if (unlikely(c)) {                                         \
+			report_page(&(folio)->page);                       \
+			__mg_bug("VM_BUG_ON_FOLIO(" #c ")", __FILE__,      \
+				 __LINE__, __func__);                      \
+		}                                                          \
+	} while (0)
 /*
  * A WARN in the emulated kernel is a report: the harness stops there, as a
  * kernel developer running with panic_on_warn would.

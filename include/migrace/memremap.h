@@ -47,6 +47,7 @@ void memunmap_pages(struct dev_pagemap *pgmap);
 void zone_device_page_init(struct page *page);
 void free_zone_device_page(struct page *page);
 void check_pgmap_alive(struct dev_pagemap *pgmap, const char *what);
+void check_page_pgmap_alive(struct page *page, const char *what);
 /* A device page whose pgmap went through memunmap_pages(). */
 bool pgmap_unmapped(const struct page *page);
 

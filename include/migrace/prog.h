@@ -245,5 +245,13 @@ void decode_input(const u8 *data, size_t size, struct repro *r);
 /* The strategy a decoded input runs under: its PCT run, or its segments. */
 struct strategy;
 void decode_strategy(const struct repro *r, struct strategy *st);
+/*
+ * The inverse of decode_input() for a program and a machine-form schedule
+ * (steps, releases, to end; not named points): the number of bytes
+ * written to @buf, or -1 if it does not fit or cannot be encoded.
+ * Settings are not encoded (the fuzz targets take them from the
+ * environment).  The byte format is described in engine/prog/decode.c.
+ */
+long encode_input(const struct repro *r, u8 *buf, size_t cap);
 
 #endif

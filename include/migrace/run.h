@@ -52,6 +52,7 @@ struct run_result {
 	u64 trace_hash;
 	u64 steps;
 	u64 sync_steps;		/* release events: unlocks and op returns */
+	u64 preemptions;	/* switches away from a CPU that could run on */
 	struct schedule executed;	/* machine form, replays this run */
 };
 
@@ -66,6 +67,13 @@ struct run_options {
  * target turns these pairs into coverage of interleavings.
  */
 extern void (*sched_switch_hook)(u32 from, u32 to);
+/*
+ * Called when a CPU accesses a shared object (PTE slot, page flags or
+ * counts, lock, an mm's page) whose last access was by another CPU, with
+ * ids (event kind and point) of that access and of this one: reads-from
+ * edges and lock hand-overs, the interleaving coverage of the fuzz target.
+ */
+extern void (*sched_pair_hook)(u32 first, u32 second);
 
 int run_program(const struct program *p, const struct settings *s,
 		const struct strategy *strat, const struct run_options *o,
