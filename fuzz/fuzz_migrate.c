@@ -16,8 +16,9 @@
  * input.
  *
  * Settings: MIGRACE_REVERT=fix[,fix...]|all|none, MIGRACE_VARIANT,
- * MIGRACE_ARCH, MIGRACE_STRICT=0|1; MIGRACE_INTERLEAVING=0 turns the
- * interleaving coverage off (to measure what it brings).
+ * MIGRACE_ARCH, MIGRACE_STRICT=0|1 (or compiled in: MIGRACE_TARGET_*);
+ * MIGRACE_INTERLEAVING=0 turns the interleaving coverage off (to measure
+ * what it brings).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,31 @@ static void count_pair(u32 first, u32 second)
 	cover(SWITCH_COUNTERS + mix(first ^ 0x5bd1e995u, second) % PAIR_COUNTERS);
 }
 
+/*
+ * A target built for one setting (ci/oss-fuzz/build.sh: OSS-Fuzz runs a
+ * target without our environment) has it compiled in, e.g.
+ * -DMIGRACE_TARGET_ARCH='"vivt"'; the environment still overrides it.
+ */
+#ifndef MIGRACE_TARGET_REVERT
+#define MIGRACE_TARGET_REVERT NULL
+#endif
+#ifndef MIGRACE_TARGET_VARIANT
+#define MIGRACE_TARGET_VARIANT NULL
+#endif
+#ifndef MIGRACE_TARGET_ARCH
+#define MIGRACE_TARGET_ARCH NULL
+#endif
+#ifndef MIGRACE_TARGET_STRICT
+#define MIGRACE_TARGET_STRICT NULL
+#endif
+
+static const char *env_or(const char *name, const char *built_in)
+{
+	const char *v = getenv(name);
+
+	return v ? v : built_in;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -133,7 +159,7 @@ static void default_flags(int *argc, char ***argv)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char err[256];
+	char err[256], fixes[512];
 
 #ifndef MIGRACE_AFL_MAIN
 	default_flags(argc, argv);
@@ -145,11 +171,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		sched_pair_hook = count_pair;
 	}
 	/* The same checks as `migrace decode` (tools/cli_opts.c). */
-	if (cli_env(getenv("MIGRACE_REVERT"), getenv("MIGRACE_VARIANT"),
-		    getenv("MIGRACE_ARCH"), getenv("MIGRACE_STRICT"), &settings, err, sizeof(err))) {
+	if (cli_env(env_or("MIGRACE_REVERT", MIGRACE_TARGET_REVERT),
+		    env_or("MIGRACE_VARIANT", MIGRACE_TARGET_VARIANT),
+		    env_or("MIGRACE_ARCH", MIGRACE_TARGET_ARCH),
+		    env_or("MIGRACE_STRICT", MIGRACE_TARGET_STRICT),
+		    &settings, err, sizeof(err))) {
 		fprintf(stderr, "fuzz_migrate: %s\n", err);
 		exit(2);
 	}
+	fixes_format(settings.reverted, fixes, sizeof(fixes));
+	/* In the fuzzer's log: what a crash must be decoded with. */
+	fprintf(stderr, "fuzz_migrate: settings: variant %s, arch %s%s, revert %s\n",
+		settings.variant == VARIANT_RFC_UNIFIED ? "rfc-unified" : "upstream",
+		settings.arch == ARCH_VIVT ? "vivt" : "x86",
+		settings.strict ? ", strict" : "", fixes);
 	return 0;
 }
 

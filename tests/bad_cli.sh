@@ -106,6 +106,17 @@ options)
 	expect 0 "" "$migrace" decode "$tmp/g.bin" -o "$tmp/g.repro"
 	expect 0 "" "$migrace" encode "$tmp/g.repro" -o "$tmp/g2.bin"
 	cmp -s "$tmp/g.bin" "$tmp/g2.bin" || { echo "FAIL: encode(decode(encode F)) differs from encode F"; fail=1; }
+	expect 2 "--seed: repro takes it only with --continue" "$migrace" repro "$good_repro" --seed 3
+	expect 2 "--strategy: repro takes it only with --continue" "$migrace" repro "$good_repro" --strategy random
+	expect 2 "-o: repro takes it only with --continue" "$migrace" repro "$good_repro" -o "$tmp/x.repro"
+	expect 2 "--strategy: 'dfs' is not valid (pct or random)" "$migrace" repro "$good_repro" --continue --strategy dfs
+	expect 2 "--ktap replays each FILE as written" "$migrace" repro --ktap "$good_repro" --revert none
+	expect 2 "--ktap replays each FILE as written" "$migrace" repro --ktap --continue "$good_repro"
+	expect 2 "--ktap reads files, not standard input" "$migrace" repro --ktap -
+	expect 2 "/nonexistent.repro: No such file or directory" "$migrace" repro --ktap "$good_repro" /nonexistent.repro
+	expect 2 "--check-determinism is not an option of repro (explore only)" "$migrace" repro "$good_repro" --check-determinism
+	expect 2 "--continue is not an option of explore (repro only)" "$migrace" explore --continue
+	expect 2 "MIGRACE_SELFTEST_NONDETERMINISM must be 1 or unset" env MIGRACE_SELFTEST_NONDETERMINISM=2 "$migrace" explore --runs 1
 	expect 0 "" "$migrace" explore --runs=3 --cpus=3 --seed 0x10 -q
 	expect 0 "" "$migrace" explore --budget 0.2 -q
 	expect 0 "" "$migrace" --help

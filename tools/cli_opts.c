@@ -26,7 +26,8 @@ enum {
 enum opt_id {
 	O_STRATEGY, O_DEPTH, O_RUNS, O_BUDGET, O_SEED, O_CPUS, O_OPS,
 	O_REVERT, O_VARIANT, O_ARCH, O_STRICT, O_PROGRAM, O_OUT, O_VERBOSE,
-	O_QUIET, O_TRACE, O_CHECK, O_NO_CHECK, NR_OPTS
+	O_QUIET, O_TRACE, O_CHECK, O_NO_CHECK, O_CONTINUE, O_KTAP,
+	O_CHECK_DET, NR_OPTS
 };
 
 static const struct {
@@ -34,12 +35,13 @@ static const struct {
 	int flags;
 	const char *range;	/* what the value may be, for messages */
 } opts[NR_OPTS] = {
-	[O_STRATEGY] = { "--strategy", NULL, F_ARG | F_EXPLORE, "pct or random" },
-	[O_DEPTH] = { "--depth", NULL, F_ARG | F_EXPLORE, "1..8" },
+	[O_STRATEGY] = { "--strategy", NULL, F_ARG | F_EXPLORE | F_REPRO,
+			 "pct or random" },
+	[O_DEPTH] = { "--depth", NULL, F_ARG | F_EXPLORE | F_REPRO, "1..8" },
 	[O_RUNS] = { "--runs", NULL, F_ARG | F_EXPLORE, "1..4611686018427387904" },
 	[O_BUDGET] = { "--budget", NULL, F_ARG | F_EXPLORE | F_MINIMIZE,
 		       "seconds, N or N.F, above 0 and at most 10000000" },
-	[O_SEED] = { "--seed", NULL, F_ARG | F_EXPLORE | F_MINIMIZE,
+	[O_SEED] = { "--seed", NULL, F_ARG | F_EXPLORE | F_REPRO | F_MINIMIZE,
 		     "0..18446744073709551615, decimal or 0x hex" },
 	[O_CPUS] = { "--cpus", NULL, F_ARG | F_EXPLORE, "2..4" },
 	[O_OPS] = { "--ops", NULL, F_ARG | F_EXPLORE, "1..16" },
@@ -50,13 +52,16 @@ static const struct {
 	[O_ARCH] = { "--arch", NULL, F_ARG | F_EXPLORE | F_REPRO, "x86 or vivt" },
 	[O_STRICT] = { "--strict", NULL, F_EXPLORE | F_REPRO, NULL },
 	[O_PROGRAM] = { "--program", NULL, F_ARG | F_EXPLORE, "a repro file" },
-	[O_OUT] = { "-o", NULL, F_ARG | F_EXPLORE | F_DECODE | F_MINIMIZE |
-		    F_ENCODE, "a file path" },
+	[O_OUT] = { "-o", NULL, F_ARG | F_EXPLORE | F_REPRO | F_DECODE |
+		    F_MINIMIZE | F_ENCODE, "a file path" },
 	[O_VERBOSE] = { "-v", "--verbose", F_EXPLORE | F_MINIMIZE, NULL },
 	[O_QUIET] = { "-q", "--quiet", F_EXPLORE, NULL },
 	[O_TRACE] = { "--trace", NULL, F_REPRO, NULL },
 	[O_CHECK] = { "--check", NULL, F_REPRO, NULL },
 	[O_NO_CHECK] = { "--no-check", NULL, F_REPRO, NULL },
+	[O_CONTINUE] = { "--continue", NULL, F_REPRO, NULL },
+	[O_KTAP] = { "--ktap", NULL, F_REPRO, NULL },
+	[O_CHECK_DET] = { "--check-determinism", NULL, F_EXPLORE, NULL },
 };
 
 static const char *const cmd_names[NR_CLI_CMDS] = {
@@ -226,6 +231,15 @@ static int apply(int id, const char *v, struct cli_opts *o, char *err,
 	case O_NO_CHECK:
 		o->check = false;
 		break;
+	case O_CONTINUE:
+		o->cont = true;
+		break;
+	case O_KTAP:
+		o->ktap = true;
+		break;
+	case O_CHECK_DET:
+		o->check_determinism = true;
+		break;
 	}
 	if (ret)
 		return fail(err, len, "%s: '%.60s' is not valid (%s)", name, v,
@@ -289,13 +303,15 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o,
 			if (cmd == CLI_EXPLORE)
 				return fail(err, len, "explore takes no file argument ('%.60s'); did you mean --program?",
 					    a);
-			if (o->file)
-				return fail(err, len, "%s takes one FILE: unexpected '%.60s'",
-					    cname, a);
 			if (!*a)
 				return fail(err, len, "%s: empty FILE argument",
 					    cname);
-			o->file = a;
+			if (o->nfiles == CLI_MAX_FILES)
+				return fail(err, len, "%s: more than %d FILEs",
+					    cname, CLI_MAX_FILES);
+			if (!o->file)
+				o->file = a;
+			o->files[o->nfiles++] = a;
 			continue;
 		}
 		if (!strcmp(a, "--")) {
@@ -333,6 +349,25 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o,
 		if (apply(id, v, o, err, len))
 			return -1;
 	}
+	o->have_strategy = seen[O_STRATEGY];
+	o->have_seed = seen[O_SEED];
+	o->have_depth = seen[O_DEPTH];
+	/* Only --ktap replays several files (--continue -o writes one). */
+	if (o->nfiles > 1 && !o->ktap)
+		return fail(err, len, "%s takes one FILE: unexpected '%.60s'",
+			    cname, o->files[1]);
+	if (cmd == CLI_REPRO && !o->cont) {
+		static const int need_cont[] = { O_STRATEGY, O_SEED, O_DEPTH,
+						 O_OUT };
+
+		for (size_t k = 0; k < sizeof(need_cont) / sizeof(need_cont[0]); k++)
+			if (seen[need_cont[k]])
+				return fail(err, len, "%s: repro takes it only with --continue",
+					    opts[need_cont[k]].name);
+	}
+	if (o->ktap && (o->cont || seen[O_TRACE] || seen[O_REVERT] ||
+			seen[O_VARIANT] || seen[O_ARCH] || seen[O_STRICT]))
+		return fail(err, len, "--ktap replays each FILE as written and with --revert none; it takes none of --continue, --trace, --revert, --variant, --arch, --strict");
 	if (seen[O_RUNS] && seen[O_BUDGET])
 		return fail(err, len, "--runs and --budget exclude each other (give one)");
 	if (seen[O_PROGRAM] && (seen[O_CPUS] || seen[O_OPS]))

@@ -18,6 +18,7 @@ enum cli_cmd { CLI_EXPLORE, CLI_REPRO, CLI_DECODE, CLI_MINIMIZE, CLI_ENCODE,
 #define CLI_MAX_DEPTH 8
 #define CLI_MAX_RUNS (1ULL << 62)
 #define CLI_MAX_SECONDS 1e7	/* about 16 weeks */
+#define CLI_MAX_FILES 4096	/* repro --ktap FILE... */
 
 struct cli_opts {
 	int strategy;
@@ -34,7 +35,13 @@ struct cli_opts {
 	bool quiet;
 	bool check;		/* validate named points (default) */
 	const char *out;	/* -o, any length: points into argv */
-	const char *file;
+	const char *file;	/* the first FILE */
+	bool cont;		/* repro --continue */
+	bool ktap;		/* repro --ktap FILE... */
+	bool check_determinism;	/* explore --check-determinism */
+	bool have_strategy, have_seed, have_depth;
+	int nfiles;		/* repro --ktap: FILE... */
+	const char *files[CLI_MAX_FILES];
 	const char *program;
 };
 

@@ -20,6 +20,7 @@
 
 #include "cli_opts.h"
 #include "minimize.h"
+#include "ktap.h"
 
 #define EXIT_CRASH 3
 
@@ -55,8 +56,12 @@ static const char usage_text[] =
 	"                       [--seed S] [--cpus 2..4] [--ops 1..16] [--revert FIX[,FIX...]|all|none]\n"
 	"                       [--variant upstream|rfc-unified] [--arch x86|vivt] [--strict] [-o REPRO]\n"
 	"                       [--program REPRO]  (explore the schedules of one program) [-v | -q]\n"
+	"                       [--check-determinism]  (run every schedule twice, compare the traces)\n"
 	"       migrace repro FILE|- [--revert ...] [--variant ...] [--arch ...] [--strict] [--trace]\n"
 	"                            [--check | --no-check]  (named points; checked by default)\n"
+	"                            [--continue [--strategy pct|random] [--seed S] [--depth D] [-o REPRO]]\n"
+	"                            (finish the run under a seeded strategy where the schedule ends)\n"
+	"       migrace repro --ktap FILE...   (KTAP: each file as written, with --revert none, twice)\n"
 	"       migrace decode FUZZ_INPUT|- -o REPRO\n"
 	"       migrace minimize FILE|- -o OUT [--budget SECONDS] [--seed S] [-v]\n"
 	"       migrace encode REPRO|- -o FUZZ_INPUT   (seeds for the fuzz targets)\n"
@@ -246,6 +251,108 @@ static void progress_show(struct progress *p, const struct cli_opts *o,
 		p->width = n;
 }
 
+/*
+ * --check-determinism: the same program under the same strategy must give
+ * the same execution, and the schedule recorded from it must replay it.
+ * On a divergence both runs are repeated with every event printed, to
+ * name the first event where they part.  MIGRACE_SELFTEST_NONDETERMINISM=1
+ * gives the second run another seed: a self-test proving the check fires.
+ */
+static bool nondet_selftest;
+
+static char *trace_text(const struct program *p, const struct settings *s,
+			const struct strategy *st, size_t *len)
+{
+	static struct run_result res;
+	struct run_options ro = { .trace = true };
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+
+	if (!f)
+		return NULL;
+	ro.trace_out = f;
+	run_program(p, s, st, &ro, &res);
+	fclose(f);
+	return text;
+}
+
+static void first_difference(const struct program *p, const struct settings *s,
+			     const struct strategy *a, const struct strategy *b)
+{
+	size_t la, lb;
+	char *ta = trace_text(p, s, a, &la), *tb = trace_text(p, s, b, &lb);
+	const char *x = ta, *y = tb;
+
+	if (!ta || !tb) {
+		free(ta);
+		free(tb);
+		return;
+	}
+	while (*x && *y) {
+		const char *nx = strchr(x, '\n'), *ny = strchr(y, '\n');
+		size_t n = nx ? (size_t)(nx - x) : strlen(x);
+		size_t m = ny ? (size_t)(ny - y) : strlen(y);
+
+		if (n != m || memcmp(x, y, n)) {
+			printf("first difference:\n  run 1: %.*s\n  run 2: %.*s\n",
+			       (int)n, x, (int)m, y);
+			break;
+		}
+		if (!nx || !ny)
+			break;
+		x = nx + 1;
+		y = ny + 1;
+	}
+	if (!*x != !*y)
+		printf("first difference: run %d ends first\n", *x ? 2 : 1);
+	free(ta);
+	free(tb);
+}
+
+/* 0: the same; else prints a report and returns 1. */
+static int check_determinism(const struct repro *r, const struct strategy *st,
+			     const struct run_result *res1, long programs, int k)
+{
+	static struct run_result res2, res3;
+	struct strategy again = *st;
+	struct strategy rep = { .kind = STRAT_REPLAY, .replay = &res1->executed };
+	const char *what = NULL;
+	bool replayable = res1->executed.nseg < MAX_SEGS;
+	int b2, b3 = 0;
+
+	if (nondet_selftest)
+		again.seed++;
+	b2 = run_program(&r->prog, &r->settings, &again, NULL, &res2);
+	if (b2 != res1->bug || res2.trace_hash != res1->trace_hash ||
+	    res2.steps != res1->steps) {
+		what = "the same strategy and seed ran twice";
+	} else if (replayable) {
+		b3 = run_program(&r->prog, &r->settings, &rep, NULL, &res3);
+		if (b3 != res1->bug || res3.trace_hash != res1->trace_hash)
+			what = "the recorded schedule replayed";
+	}
+	if (!what)
+		return 0;
+	printf("DETERMINISM: migrace: program %ld schedule %d diverged: %s\n",
+	       programs, k, what);
+	printf("  run 1: trace %#018llx, %llu events, %s\n",
+	       (unsigned long long)res1->trace_hash,
+	       (unsigned long long)res1->steps,
+	       res1->bug ? res1->title : "clean");
+	if (!strcmp(what, "the recorded schedule replayed")) {
+		printf("  run 2: trace %#018llx, %llu events, %s\n",
+		       (unsigned long long)res3.trace_hash,
+		       (unsigned long long)res3.steps, b3 ? res3.title : "clean");
+		first_difference(&r->prog, &r->settings, st, &rep);
+	} else {
+		printf("  run 2: trace %#018llx, %llu events, %s\n",
+		       (unsigned long long)res2.trace_hash,
+		       (unsigned long long)res2.steps, b2 ? res2.title : "clean");
+		first_difference(&r->prog, &r->settings, st, &again);
+	}
+	return 1;
+}
+
 static int cmd_explore(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -263,6 +370,11 @@ static int cmd_explore(int argc, char **argv)
 
 	if (cli_parse(CLI_EXPLORE, argc, argv, &o, err, sizeof(err)))
 		return bad("%s", err);
+	if (getenv("MIGRACE_SELFTEST_NONDETERMINISM")) {
+		if (strcmp(getenv("MIGRACE_SELFTEST_NONDETERMINISM"), "1"))
+			return bad("MIGRACE_SELFTEST_NONDETERMINISM must be 1 or unset");
+		nondet_selftest = true;
+	}
 	if (o.out && check_out_path(o.out))
 		return 2;
 	if (!o.runs && !o.budget)
@@ -317,6 +429,24 @@ static int cmd_explore(int argc, char **argv)
 
 			schedules++;
 			ret = run_program(&r.prog, &r.settings, &st, NULL, &res);
+			if (o.check_determinism &&
+			    check_determinism(&r, &st, &res, programs, k)) {
+				progress_show(&pr, &o, programs, schedules, true);
+				if (o.out) {
+					r.sched.nseg = 0;
+					r.title[0] = 0;
+					r.has_hash = false;
+					if (repro_save(o.out, &r))
+						return bad("cannot write %s: %s", o.out,
+							   strerror(errno));
+					printf("program: %s   (migrace explore --program FILE --check-determinism)\n",
+					       o.out);
+				}
+				printf("explore: nondeterminism after %ld programs, %ld schedules (seed %llu)\n",
+				       programs, schedules,
+				       (unsigned long long)o.seed);
+				return 1;
+			}
 			if (o.verbose)
 				printf("program %ld schedule %d: %s, %llu events, trace %#018llx\n",
 				       programs, k, ret ? "BUG" : "clean",
@@ -375,8 +505,9 @@ static int cmd_explore(int argc, char **argv)
 		typical_sync = (3 * typical_sync + est_sync) / 4;
 	}
 	progress_show(&pr, &o, programs, schedules, true);
-	printf("explore: no bug found in %ld programs, %ld schedules, %.1f s (seed %llu)\n",
-	       programs, schedules, now_s() - t0, (unsigned long long)o.seed);
+	printf("explore: no bug found in %ld programs, %ld schedules, %.1f s (seed %llu)%s\n",
+	       programs, schedules, now_s() - t0, (unsigned long long)o.seed,
+	       o.check_determinism ? "; every schedule ran twice with the same trace" : "");
 	return 0;
 }
 
@@ -389,10 +520,15 @@ static int cmd_repro(int argc, char **argv)
 	struct strategy st = { .kind = STRAT_REPLAY };
 	const char *name;
 	char err[512];
+	long long cont_at;
 	int ret, u;
 
 	if (cli_parse(CLI_REPRO, argc, argv, &o, err, sizeof(err)))
 		return bad("%s", err);
+	if (o.ktap)
+		return repro_ktap(&o);
+	if (o.out && check_out_path(o.out))
+		return 2;
 	name = strcmp(o.file, "-") ? o.file : "<stdin>";
 	if (repro_load(o.file, &r, err, sizeof(err)))
 		return bad("%s", err);
@@ -407,10 +543,18 @@ static int cmd_repro(int argc, char **argv)
 	if (o.set.strict)
 		r.settings.strict = true;
 	st.replay = &r.sched;
+	if (o.cont) {
+		/* The seeded strategy that finishes what the schedule leaves. */
+		st.cont = true;
+		st.cont_kind = o.strategy;
+		st.seed = o.seed;
+		st.depth = o.depth;
+	}
 	ro.trace = o.trace;
 	ret = run_program(&r.prog, &r.settings, &st, &ro, &res);
 	u = sched_unreached_segment();
-	if (!ret && u >= 0) {
+	cont_at = sched_continued_at();
+	if (!ret && u >= 0 && !o.cont) {
 		const struct segment *sg = &r.sched.seg[u];
 
 		/* A point that never occurs is a schedule error, not "clean". */
@@ -420,6 +564,26 @@ static int cmd_repro(int argc, char **argv)
 	}
 	if (ret)
 		fputs(res.report, stdout);
+	if (o.cont) {
+		if (cont_at >= 0)
+			printf("continue: the schedule ended at event %lld; %s seed %llu ran the rest\n",
+			       cont_at, o.strategy == STRAT_PCT ? "pct" : "random",
+			       (unsigned long long)o.seed);
+		else
+			printf("continue: the schedule described the whole run\n");
+	}
+	if (o.out) {
+		/* The whole run as a machine schedule: it replays as it ran. */
+		r.sched = res.executed;
+		r.title[0] = 0;
+		if (ret)
+			snprintf(r.title, sizeof(r.title), "%s", res.title);
+		r.trace_hash = res.trace_hash;
+		r.has_hash = true;
+		if (repro_save(o.out, &r))
+			return bad("cannot write %s: %s", o.out, strerror(errno));
+		printf("repro: wrote %s   (migrace repro FILE)\n", o.out);
+	}
 	printf("trace: %#018llx\n", (unsigned long long)res.trace_hash);
 	printf("repro: %s: %s (%llu events, %llu preemptions)\n", name,
 	       ret ? "bug reproduced" : "clean", (unsigned long long)res.steps,

@@ -62,6 +62,8 @@ static struct {
 	u64 npreempt;		/* switches away from a runnable CPU */
 	bool last_sync;		/* the last event was a release */
 	/* replay */
+	bool continuing;	/* --continue: the replay ended, cont rules */
+	u64 cont_step;		/* the event it ended at */
 	int seg;
 	u32 seg_done;	/* events (or matches) of the current segment */
 	bool seg_started;
@@ -210,18 +212,59 @@ static bool other_runnable(int cur)
 	return false;
 }
 
+static int pick_pct(int cur);
+static void pct_init(int kind, u64 step, u64 sync);
+static int pick_random(int cur);
+
+/*
+ * `repro --continue`: the recorded schedule ended or stopped describing
+ * this run; from here on the seeded strategy decides, so an edited repro
+ * still runs to its end, the same way every time.
+ */
+static int continue_run(int cur)
+{
+	if (!S.continuing) {
+		S.continuing = true;
+		S.cont_step = S.step;
+		S.rng.s = S.st.seed;
+		pct_init(S.st.cont_kind, S.step, S.nsync);
+	}
+	return S.st.cont_kind == STRAT_PCT ? pick_pct(cur) : pick_random(cur);
+}
+
+/*
+ * A segment its CPU can no longer run although it is not complete: a
+ * recorded step count its CPU blocked or ended before, or a named point
+ * its CPU ended without reaching.  (A named point whose CPU blocks ends
+ * early by design; "to end" ends with its CPU.)
+ */
+static bool seg_mismatch(const struct segment *sg)
+{
+	if (sg->cpu >= S.ncpus)
+		return true;
+	if (runnable(sg->cpu) || seg_complete(sg, sg->cpu))
+		return false;
+	if (sg->kind == SEG_STEPS || sg->kind == SEG_RELEASES)
+		return true;
+	return sg->kind == SEG_UNTIL && S.v[sg->cpu].state == VCPU_DONE;
+}
+
 static int pick_replay(int cur)
 {
 	const struct schedule *sc = S.st.replay;
 	/* A busy retry ends the running CPU's turn, as in every strategy. */
 	bool yield = S.yielding && cur >= 0 && other_runnable(cur);
 
+	if (S.continuing)
+		return continue_run(cur);
 	while (sc && S.seg < sc->nseg) {
 		const struct segment *sg = &sc->seg[S.seg];
 
 		if (sg->cpu < S.ncpus && runnable(sg->cpu) &&
 		    !seg_complete(sg, sg->cpu) && !(yield && sg->cpu == cur))
 			return sg->cpu;
+		if (S.st.cont && seg_mismatch(sg))
+			return continue_run(cur);
 		/*
 		 * Bookkeeping only, no decision depends on it: a named point
 		 * its CPU finished without reaching is a schedule that does
@@ -243,6 +286,8 @@ static int pick_replay(int cur)
 		S.seg_done = 0;
 		S.seg_started = false;
 	}
+	if (S.st.cont)
+		return continue_run(cur);
 	/* Schedule used up: run what is left in CPU order, no preemption. */
 	if (cur >= 0 && runnable(cur) && !yield)
 		return cur;
@@ -533,6 +578,45 @@ static void cpu_entry(void)
 	abort();	/* a finished CPU is never resumed */
 }
 
+/*
+ * PCT's priorities and change points, drawn from S.rng.  @step and @sync
+ * are where the strategy takes over: 0 for a run of its own, the replay's
+ * end for `repro --continue`.
+ */
+static void pct_init(int kind, u64 step, u64 sync)
+{
+	int d = S.st.depth > 0 ? S.st.depth : 3;
+	u64 k = S.st.est_steps ? S.st.est_steps : 2000;
+	u64 ks = S.st.est_sync ? S.st.est_sync : k / 8 + 1;
+	int perm[NR_CPUS];
+
+	if (kind != STRAT_PCT)
+		return;
+	/* Random distinct initial priorities d .. d+n-1. */
+	for (int c = 0; c < S.ncpus; c++)
+		perm[c] = c;
+	for (int c = S.ncpus - 1; c > 0; c--) {
+		int j = rng_below(&S.rng, c + 1), t = perm[c];
+
+		perm[c] = perm[j];
+		perm[j] = t;
+	}
+	for (int c = 0; c < S.ncpus; c++)
+		S.v[c].prio = d + perm[c];
+	S.nchange = min(d - 1, (int)ARRAY_SIZE(S.change));
+	/*
+	 * Half the change points fall right after a release (an unlock or
+	 * an op return): most races need a preemption there, and there are
+	 * far fewer of them than events.
+	 */
+	for (int i = 0; i < S.nchange; i++) {
+		S.change_fired[i] = false;
+		S.change_sync[i] = rng_below(&S.rng, 2);
+		S.change[i] = (S.change_sync[i] ? sync : step) + 1 +
+			      rng_below(&S.rng, (u32)(S.change_sync[i] ? ks : k));
+	}
+}
+
 void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 		 const struct run_options *o)
 {
@@ -570,37 +654,9 @@ void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 		S.v[c].last_what = S.v[c].last_func = "";
 		S.v[c].fresh = false;
 	}
-	if (st->kind == STRAT_PCT) {
-		int d = st->depth > 0 ? st->depth : 3;
-		u64 k = st->est_steps ? st->est_steps : 2000;
-		int perm[NR_CPUS];
-
-		/* Random distinct initial priorities d .. d+n-1. */
-		for (int c = 0; c < ncpus; c++)
-			perm[c] = c;
-		for (int c = ncpus - 1; c > 0; c--) {
-			int j = rng_below(&S.rng, c + 1), t = perm[c];
-
-			perm[c] = perm[j];
-			perm[j] = t;
-		}
-		for (int c = 0; c < ncpus; c++)
-			S.v[c].prio = d + perm[c];
-		u64 ks = st->est_sync ? st->est_sync : k / 8 + 1;
-
-		S.nchange = min(d - 1, (int)ARRAY_SIZE(S.change));
-		/*
-		 * Half the change points fall right after a release (an
-		 * unlock or an op return): most races need a preemption
-		 * there, and there are far fewer of them than events.
-		 */
-		for (int i = 0; i < S.nchange; i++) {
-			S.change_fired[i] = false;
-			S.change_sync[i] = rng_below(&S.rng, 2);
-			S.change[i] = 1 + rng_below(&S.rng,
-						    (u32)(S.change_sync[i] ? ks : k));
-		}
-	}
+	S.continuing = false;
+	S.nchange = 0;
+	pct_init(st->kind, 0, 0);
 }
 
 int sched_run_cpus(void (*cpu_main)(int cpu))
@@ -640,6 +696,11 @@ void sched_abort_cpu(void)
 	S.aborted = true;
 	switch_to(-1, true);
 	abort();
+}
+
+long long sched_continued_at(void)
+{
+	return S.continuing ? (long long)S.cont_step : -1;
 }
 
 int sched_unreached_segment(void)

@@ -41,6 +41,13 @@ struct strategy {
 	u64 est_steps;		/* PCT: k, the expected run length */
 	u64 est_sync;		/* PCT: expected number of release events */
 	const struct schedule *replay;	/* STRAT_REPLAY */
+	/*
+	 * STRAT_REPLAY: where the schedule ends or stops matching the run,
+	 * finish under @cont_kind (STRAT_PCT or STRAT_RANDOM, with @seed,
+	 * @depth, @est_steps) instead of running the rest in CPU order.
+	 */
+	bool cont;
+	int cont_kind;
 };
 
 #define REPORT_LEN 16384
@@ -85,6 +92,12 @@ int run_program(const struct program *p, const struct settings *s,
  * segment whose CPU blocked ends early by design and is not counted.)
  */
 int sched_unreached_segment(void);
+
+/*
+ * After a replay with strategy.cont: the event at which the seeded
+ * strategy took over, or -1 if the schedule described the whole run.
+ */
+long long sched_continued_at(void);
 
 /*
  * For unit tests that drive the emulated kernel directly, on one thread
