@@ -59,8 +59,8 @@ static void check_ranges(const struct repro *r)
 			check(op->npages >= 1 &&
 			      op->page + op->npages <= REGION_PAGES,
 			      "op page count");
-			check(op->slot == NR_CPUS || op->slot < p->ncpus,
-			      "op slot");
+			check(op->slot == NR_CPUS || op->slot < p->ncpus ||
+			      op->slot == DEV_SLOT, "op slot");
 			check(!(op->decline >> op->npages) &&
 			      !(op->failcopy >> op->npages), "op masks");
 			check((args & OPA_ADVICE) ? advice_name(op->advice) != NULL :
