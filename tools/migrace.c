@@ -19,6 +19,7 @@
 #include <migrace/run.h>
 
 #include "cli_opts.h"
+#include "../stress/stress.h"
 
 #define EXIT_CRASH 3
 
@@ -58,7 +59,9 @@ static const char usage_text[] =
 	"                            [--check | --no-check]  (named points; checked by default)\n"
 	"       migrace decode FUZZ_INPUT|- -o REPRO\n"
 	"       migrace minimize FILE -o OUT   (not implemented yet)\n"
-	"       migrace stress ...             (not implemented yet)\n"
+	"       migrace stress [--cpus 1..4] [--duration SECONDS] [--seed S] [--ops 1..16]\n"
+	"                      [--revert ...] [--variant ...] [--arch ...] [--strict] [--delay PROB]\n"
+	"                      [--watchdog SECONDS] [--convert-budget SECONDS] [-o DIR] [-q]\n"
 	"environment (decode, fuzz targets): MIGRACE_REVERT, MIGRACE_VARIANT, MIGRACE_ARCH, MIGRACE_STRICT\n"
 	"exit status: 0 nothing found / clean replay, 1 a bug found or reproduced,\n"
 	"             2 bad usage or bad input (one line on stderr), 3 the harness crashed\n";
@@ -494,7 +497,9 @@ int main(int argc, char **argv)
 		return cmd_repro(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "decode"))
 		return cmd_decode(argc - 2, argv + 2);
-	if (!strcmp(argv[1], "minimize") || !strcmp(argv[1], "stress"))
+	if (!strcmp(argv[1], "stress"))
+		return cmd_stress(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "minimize"))
 		return bad("'%s' is not implemented yet", argv[1]);
 	return bad("unknown command '%.60s' (fixes, explore, repro, decode); see 'migrace --help'",
 		   argv[1]);

@@ -15,10 +15,11 @@
 #include <migrace/mm.h>
 #include <migrace/run.h>
 #include "../sched/sched_core.h"
+#include "../sched/stress.h"
 
 void run_abort(void) __attribute__((noreturn));
 
-static struct {
+struct report_state {
 	bool pending;
 	char title[200];
 	char details[4096];
@@ -28,7 +29,16 @@ static struct {
 	int cpu;
 	char access_note[96];	/* what the offending access saw */
 	const struct page *page;	/* its flag/refcount events are kept */
-} R;
+};
+
+/*
+ * Per thread: in stress mode each CPU thread builds its own; the first
+ * to report copies it to @claimed, which the main thread's
+ * report_finish() prints.  In controlled mode there is one thread.
+ */
+static _Thread_local struct report_state R;
+static struct report_state claimed;
+static int claimed_set, claimed_lock;
 
 void report_page(const struct page *page)
 {
@@ -46,6 +56,7 @@ void report_access_note(const char *fmt, ...)
 
 void report_begin_run(void)
 {
+	claimed_set = 0;
 	R.pending = false;
 	R.access_note[0] = 0;
 	R.page = NULL;
@@ -87,6 +98,14 @@ void report_bug(const struct mm_struct *mm, unsigned long addr,
 		R.addr = addr;
 		R.cpu = smp_processor_id();
 		R.pending = true;
+	}
+	if (stress_mode && sched_in_cpu()) {
+		stress_harness_lock(&claimed_lock);
+		if (!claimed_set) {
+			claimed = R;
+			claimed_set = 1;
+		}
+		stress_harness_unlock(&claimed_lock);
 	}
 	run_abort();
 }
@@ -335,6 +354,10 @@ void report_finish(struct run_result *res, const char *repro_hint)
 {
 	size_t off = 0, len = sizeof(res->report);
 
+	if (stress_mode && claimed_set) {
+		R = claimed;
+		claimed_set = 0;
+	}
 	res->bug = true;
 	snprintf(res->title, sizeof(res->title), "%s", R.title);
 	off += snprintf(res->report + off, len - off, "BUG: migrace: %s\n",

@@ -111,7 +111,7 @@ static void dmirror_devmem_free(struct page *page)
 	page->zone_device_data = NULL;
 	page->flags = BIT(PG_buddy);
 	for (int s = 0; s < PAGE_SLOTS; s++)
-		page->data[s] = PAGE_POISON;
+		page_data_write(page, s, PAGE_POISON);
 	spin_lock(&mdevice->lock);
 	if (coherent)
 		mdevice->cfree_pfns[mdevice->ncfree++] = page_to_pfn(page);

@@ -101,7 +101,7 @@ int memremap_pages(struct dev_pagemap *pgmap)
 		page->_mapcount = -1;
 		page->flags = BIT(PG_buddy);	/* free until the driver allocates */
 		for (int s = 0; s < PAGE_SLOTS; s++)
-			page->data[s] = PAGE_POISON;
+			page_data_write(page, s, PAGE_POISON);
 	}
 	pgmap->ref = 1;		/* percpu_ref_init(): the initial reference */
 	pgmap->killed = false;
@@ -161,7 +161,7 @@ void memunmap_pages(struct dev_pagemap *pgmap)
 		page->mapping = NULL;
 		page->zone_device_data = NULL;
 		for (int s = 0; s < PAGE_SLOTS; s++)
-			page->data[s] = PAGE_POISON;
+			page_data_write(page, s, PAGE_POISON);
 	}
 	pgmap->dead = true;
 }

@@ -8,6 +8,25 @@
 #include <migrace/check.h>
 #include <migrace/cpu.h>
 #include <migrace/mmu_notifier.h>
+#include "../sched/stress.h"
+
+/*
+ * subscriptions->lock.  Controlled mode needs no lock here: nothing runs
+ * between two preemption points and these sections have none.  Stress
+ * mode takes a harness lock (no preemption point, so the controlled
+ * mode's traces are unchanged).
+ */
+static void subs_lock(struct mmu_notifier_subscriptions *subs)
+{
+	if (stress_mode)
+		stress_harness_lock(&subs->lock);
+}
+
+static void subs_unlock(struct mmu_notifier_subscriptions *subs)
+{
+	if (stress_mode)
+		stress_harness_unlock(&subs->lock);
+}
 
 void mmu_notifier_range_init_owner(struct mmu_notifier_range *r,
 				   enum mmu_notifier_event event,
@@ -44,6 +63,7 @@ void mmu_notifier_invalidate_range_start(struct mmu_notifier_range *r)
 	/* Oracle 4: every start has its end, like a lock pairing. */
 	if (current_cpu)
 		current_cpu->notifier_ranges++;
+	subs_lock(subs);
 	subs->active_invalidate_ranges++;
 	for (int i = 0; i < subs->nr; i++) {
 		struct mmu_interval_notifier *sub = subs->subs[i];
@@ -53,6 +73,7 @@ void mmu_notifier_invalidate_range_start(struct mmu_notifier_range *r)
 		subs->invalidate_seq |= 1;
 	}
 	seq = subs->invalidate_seq;
+	subs_unlock(subs);
 	for (int i = 0; i < subs->nr; i++) {
 		struct mmu_interval_notifier *sub = subs->subs[i];
 
@@ -71,11 +92,15 @@ void mmu_notifier_invalidate_range_end(struct mmu_notifier_range *r)
 	if (current_cpu && --current_cpu->notifier_ranges < 0)
 		report_bug(r->mm, r->start,
 			   "mmu_notifier_invalidate_range_end() without its start");
+	subs_lock(subs);
 	if (--subs->active_invalidate_ranges == 0 &&
 	    (subs->invalidate_seq & 1)) {
 		subs->invalidate_seq++;
+		subs_unlock(subs);
 		sched_wake(subs);
+		return;
 	}
+	subs_unlock(subs);
 }
 
 int mmu_interval_notifier_insert(struct mmu_interval_notifier *sub,
@@ -120,8 +145,11 @@ unsigned long mmu_interval_read_begin(struct mmu_interval_notifier *sub)
 {
 	struct mmu_notifier_subscriptions *subs =
 		sub->mm->notifier_subscriptions;
-	unsigned long seq = READ_ONCE(sub->invalidate_seq);
+	unsigned long seq;
 
+	subs_lock(subs);
+	seq = READ_ONCE(sub->invalidate_seq);
+	subs_unlock(subs);
 	/* An invalidation of this range is running: wait for its end. */
 	while (seq == READ_ONCE(subs->invalidate_seq)) {
 		might_sleep_check("mmu_interval_read_begin", __func__);

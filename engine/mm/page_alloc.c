@@ -302,7 +302,7 @@ void free_unref_page(struct page *page)
 	page->mapping = NULL;
 	page->private = 0;
 	for (int s = 0; s < PAGE_SLOTS; s++)
-		page->data[s] = PAGE_POISON;
+		page_data_write(page, s, PAGE_POISON);
 	spin_lock(&zones[n].lock);
 	zones[n].fifo[(zones[n].head + zones[n].count) % NODE_PAGES] =
 		page_to_pfn(page);
@@ -320,7 +320,8 @@ void copy_highpage(struct page *to, struct page *from)
 	check_page_alive(to, "copy_highpage (destination)");
 	cache_phys_read(page_to_pfn(from), false);
 	cache_phys_write(page_to_pfn(to), -1);
-	memcpy(to->data, from->data, sizeof(to->data));
+	for (int s = 0; s < PAGE_SLOTS; s++)
+		page_data_write(to, s, page_data_read(from, s));
 }
 
 /*
@@ -339,7 +340,8 @@ void clear_highpage(struct page *page)
 {
 	check_page_alive(page, "clear_highpage");
 	cache_phys_write(page_to_pfn(page), -1);
-	memset(page->data, 0, sizeof(page->data));
+	for (int s = 0; s < PAGE_SLOTS; s++)
+		page_data_write(page, s, 0);
 }
 
 void folio_ref_add(struct folio *folio, int nr)

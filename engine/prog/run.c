@@ -19,6 +19,7 @@
 #include <migrace/run.h>
 #include <migrace/tlb.h>
 #include "../sched/sched_core.h"
+#include "../sched/stress.h"
 
 
 _Static_assert(MEM_PRIVATE == DMIRROR_MEM_PRIVATE &&
@@ -125,22 +126,27 @@ static void check_return_to_user(const char *op)
  * One user load or store, faulting as needed.  Returns 0, or the
  * VM_FAULT_* error that ended it.
  */
-static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
-		       bool write, u64 *val)
+static int __user_access(struct mm_struct *mm, unsigned long addr, int slot,
+			 bool write, u64 *val, bool hold_oracle)
 {
 	for (int tries = 0;; tries++) {
 		int ret;
 
 		if (tries)
 			sched_yield_point("fault retry", "user");
+		if (hold_oracle)
+			oracle_lock();
 		if (!mmu_user_access(mm, addr, slot, write, val))
 			return 0;
+		if (hold_oracle)
+			oracle_unlock();
 		ret = do_user_addr_fault(mm, addr, write);
 		if (ret & (VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS))
 			return ret;
 		if (ret & VM_FAULT_OOM)
 			return ret;
-		if (tries > 200) {
+		/* Stress mode: the watchdog judges progress by the clock. */
+		if (tries > 200 && !stress_mode) {
 			if (!nr_free_pages())
 				return VM_FAULT_OOM;
 			report_bug(mm, addr,
@@ -150,12 +156,24 @@ static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
 	}
 }
 
+static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
+		       bool write, u64 *val)
+{
+	return __user_access(mm, addr, slot, write, val, false);
+}
+
+/*
+ * A load and its check: in stress mode the oracle's lock is held from the
+ * load that succeeds to the check, so the other CPUs' operations are
+ * ordered before or after the load, never between it and its check (in
+ * controlled mode nothing runs between the two anyway).
+ */
 static void do_read(struct mm_struct *mm, const struct op *op, int cpu)
 {
 	unsigned long addr = op_addr(op);
 	int slot = op->slot < M.prog->ncpus ? op->slot : cpu;
 	u64 val = 0;
-	int ret = user_access(mm, addr, slot, false, &val);
+	int ret = __user_access(mm, addr, slot, false, &val, stress_mode);
 
 	if (ret & VM_FAULT_OOM)
 		return;
@@ -167,6 +185,8 @@ static void do_read(struct mm_struct *mm, const struct op *op, int cpu)
 			  ret ? -1 : (int)current_cpu->last_pfn,
 			  ret ? "" :
 			  current_cpu->last_tlb_hit ? "(TLB hit" : "(page walk");
+	if (!ret && stress_mode)
+		oracle_unlock();
 }
 
 static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
@@ -188,25 +208,30 @@ static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
 		oracle_page_written(op->proc, op->page, h);
 }
 
+/* Atomics: stress mode runs the CPUs' ops truly concurrently. */
 static void remap_begin(int proc, int page, int npages)
 {
 	for (int pg = page; pg < page + npages && pg < REGION_PAGES; pg++) {
-		M.remap_epoch[proc][pg]++;
-		M.remap_inflight[proc][pg]++;
+		__atomic_add_fetch(&M.remap_epoch[proc][pg], 1, __ATOMIC_ACQ_REL);
+		__atomic_add_fetch(&M.remap_inflight[proc][pg], 1,
+				   __ATOMIC_ACQ_REL);
 	}
 }
 
 static void remap_end(int proc, int page, int npages)
 {
 	for (int pg = page; pg < page + npages && pg < REGION_PAGES; pg++)
-		M.remap_inflight[proc][pg]--;
+		__atomic_sub_fetch(&M.remap_inflight[proc][pg], 1,
+				   __ATOMIC_ACQ_REL);
 }
 
 /* ---- oracle 5: pins (FOLL_PIN users doing DMA) ---- */
 
 static bool pin_coherent(const struct pin *pn, int proc, int page)
 {
-	return pn->coherent && pn->epoch == M.remap_epoch[proc][page];
+	return pn->coherent &&
+	       pn->epoch == __atomic_load_n(&M.remap_epoch[proc][page],
+					    __ATOMIC_ACQUIRE);
 }
 
 static void do_pin(struct mm_struct *mm, const struct op *op, int cpu)
@@ -214,8 +239,10 @@ static void do_pin(struct mm_struct *mm, const struct op *op, int cpu)
 	struct pin *pn = &M.pins[cpu][op->proc][op->page];
 	unsigned long addr = op_addr(op);
 	unsigned int gup_flags = 0;
-	u32 epoch = M.remap_epoch[op->proc][op->page];
-	bool quiet = !M.remap_inflight[op->proc][op->page];
+	u32 epoch = __atomic_load_n(&M.remap_epoch[op->proc][op->page],
+				    __ATOMIC_ACQUIRE);
+	bool quiet = !__atomic_load_n(&M.remap_inflight[op->proc][op->page],
+				      __ATOMIC_ACQUIRE);
 	struct page *page;
 	long ret;
 
@@ -263,7 +290,7 @@ static void do_pin_write(struct mm_struct *mm, const struct op *op, int cpu)
 	sched_point(EV_USER, "dma store", "pin_write", mm, addr, val);
 	check_page_alive(pn->page, "DMA store through a pin");
 	cache_phys_write(page_to_pfn(pn->page), cpu);	/* I/O-coherent */
-	pn->page->data[cpu] = val;
+	page_data_write(pn->page, cpu, val);
 	pn->wrote = true;
 	oracle_op_end(h, true);
 }
@@ -277,13 +304,15 @@ static void do_pin_read(struct mm_struct *mm, const struct op *op, int cpu)
 
 	if (!pn->held)
 		return;
+	oracle_lock();
 	sched_point(EV_USER, "dma load", "pin_read", mm, addr, 0);
 	check_page_alive(pn->page, "DMA load through a pin");
 	cache_phys_read(page_to_pfn(pn->page), true);	/* I/O-coherent */
-	val = pn->page->data[slot];
+	val = page_data_read(pn->page, slot);
 	if (pin_coherent(pn, op->proc, op->page))
 		oracle_check_read(mm, op->proc, op->page, slot, val, addr,
 				  (int)page_to_pfn(pn->page), "(through a pin");
+	oracle_unlock();
 }
 
 static void unpin(struct pin *pn)
@@ -365,13 +394,16 @@ static void do_fork(int proc)
 	int child;
 	struct mm_struct *mm;
 
-	if (M.nprocs == MAX_PROCS)
+	/* Stress mode: two CPUs may fork at once; each gets its own id. */
+	child = __atomic_fetch_add(&M.nprocs, 1, __ATOMIC_ACQ_REL);
+	if (child >= MAX_PROCS) {
+		__atomic_store_n(&M.nprocs, MAX_PROCS, __ATOMIC_RELEASE);
 		return;
-	child = M.nprocs++;
+	}
 	oracle_fork_begin(proc, child);
 	mm = dup_mm(M.mms[proc], child);
 	if (mm && !dmirror_init(&M.dmirrors[child], &M.mdevice, mm))
-		M.mms[child] = mm;
+		__atomic_store_n(&M.mms[child], mm, __ATOMIC_RELEASE);
 	oracle_fork_end(proc, child);
 }
 
@@ -423,7 +455,7 @@ static void exec_op(int cpu, int i)
 
 	sched_point(EV_OP_BEGIN, M.label[cpu][i], "program", NULL, addr, 0);
 	/* Shared state is read only after a preemption point. */
-	mm = M.mms[op->proc];
+	mm = __atomic_load_n(&M.mms[op->proc], __ATOMIC_ACQUIRE);
 	if (!mm)
 		goto out;	/* no such process (yet) */
 	thread = thread_op(op->kind);
@@ -727,6 +759,18 @@ int run_program(const struct program *p, const struct settings *s,
 			current_cpu = &cpus[c];
 			cpu_main(c);
 		}
+	} else if (strat->kind == STRAT_STRESS) {
+		int r = stress_run_cpus(cpu_main, res->title,
+					sizeof(res->title), res->report,
+					sizeof(res->report));
+
+		if (r == 2) {	/* the watchdog: its report is written */
+			current_cpu = NULL;
+			res->bug = true;
+			goto out;
+		}
+		if (r)
+			goto reported;
 	} else if (sched_run_cpus(cpu_main)) {
 		goto reported;
 	}

@@ -17,6 +17,7 @@
 #include <migrace/rcu.h>
 #include "fiber.h"
 #include "sched_core.h"
+#include "stress.h"
 
 enum { VCPU_RUNNABLE, VCPU_BLOCKED, VCPU_DONE };
 
@@ -394,6 +395,10 @@ void sched_point(enum ev_kind kind, const char *what, const char *func,
 {
 	int next;
 
+	if (stress_mode) {
+		stress_point(kind, what, func, obj, addr, val);
+		return;
+	}
 	if (!S.active || S.cur < 0)
 		return;
 	if (!S.v[S.cur].fresh) {
@@ -413,6 +418,11 @@ void sched_point(enum ev_kind kind, const char *what, const char *func,
 
 void sched_yield_point(const char *what, const char *func)
 {
+	if (stress_mode) {
+		stress_point(EV_NOTE, what, func, NULL, 0, 0);
+		stress_yield();
+		return;
+	}
 	S.yielding = true;
 	sched_point(EV_NOTE, what, func, NULL, 0, 0);
 	S.yielding = false;
@@ -422,6 +432,10 @@ void sched_block(const void *obj, const char *what, const char *func)
 {
 	struct vcpu *v;
 
+	if (stress_mode) {
+		stress_block(obj, what, func);
+		return;
+	}
 	if (!S.active || S.cur < 0) {
 		/* Single-threaded set-up/teardown: nobody could wake us. */
 		report_bug(NULL, 0, "%s() would block on %s outside a run",
@@ -438,6 +452,10 @@ void sched_block(const void *obj, const char *what, const char *func)
 
 void sched_wake(const void *obj)
 {
+	if (stress_mode) {
+		stress_wake(obj);
+		return;
+	}
 	if (!S.active)
 		return;
 	for (int c = 0; c < S.ncpus; c++) {
@@ -450,9 +468,18 @@ void sched_wake(const void *obj)
 	}
 }
 
+void sched_spin_wait(const void *obj, const char *what, const char *func)
+{
+	if (stress_mode)
+		stress_spin_wait(obj, what, func);
+	else
+		sched_block(obj, what, func);
+}
+
+/* Stress mode: the watchdog sees a CPU that makes no progress. */
 void sched_livelock_check(const char *what)
 {
-	if (S.active && S.step > MAX_STEPS)
+	if (!stress_mode && S.active && S.step > MAX_STEPS)
 		report_bug(NULL, 0, "livelock: %s", what);
 }
 
@@ -475,6 +502,17 @@ void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 {
 	S.ncpus = ncpus;
 	S.st = *st;
+	if (st->kind == STRAT_STRESS) {
+		S.step = 0;
+		S.hash = 0;
+		S.rec = rec;
+		if (rec)
+			rec->nseg = 0;
+		S.trace_out = NULL;
+		S.cur = -1;
+		stress_begin(ncpus);
+		return;
+	}
 	S.rng.s = st->seed;
 	S.step = 0;
 	S.hash = 0xcbf29ce484222325ULL;
@@ -564,11 +602,15 @@ void sched_end(void)
 
 bool sched_in_cpu(void)
 {
+	if (stress_mode)
+		return stress_in_cpu();
 	return S.active && S.cur >= 0;
 }
 
 void sched_abort_cpu(void)
 {
+	if (stress_mode)
+		stress_abort_cpu();
 	S.aborted = true;
 	switch_to(-1, true);
 	abort();
@@ -591,6 +633,8 @@ u64 sched_hash(void)
 
 u64 sched_steps(void)
 {
+	if (stress_mode)
+		return 0;	/* the oracle's clock orders events itself */
 	return S.step;
 }
 
@@ -601,6 +645,8 @@ u64 sched_sync_steps(void)
 
 const struct trace_ev *sched_trace(int *n)
 {
+	if (stress_mode)
+		return stress_trace(n);
 	*n = S.ntrace;
 	return S.trace;
 }
