@@ -36,7 +36,9 @@ struct stress_cli {
 	u64 seed;
 	struct settings set;
 	const char *out;	/* a directory */
+	const char *program;	/* --program: stress this one program */
 	bool quiet;
+	bool have_settings;	/* --revert, --variant, --arch or --strict */
 };
 
 static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -101,7 +103,7 @@ static int parse(int argc, char **argv, struct stress_cli *o)
 	o->cpus = 2;
 	o->ops = 8;
 	o->duration = 60;
-	o->delay = 0.02;
+	o->delay = 0.005;
 	o->watchdog = 10;
 	o->convert = 30;
 	o->seed = 1;
@@ -158,6 +160,9 @@ static int parse(int argc, char **argv, struct stress_cli *o)
 		} else if (!strcmp(a, "-o")) {
 			NEEDS_VALUE;
 			o->out = val;
+		} else if (!strcmp(a, "--program")) {
+			NEEDS_VALUE;
+			o->program = val;
 		} else if (!strcmp(a, "-q")) {
 			o->quiet = true;
 		} else {
@@ -165,6 +170,7 @@ static int parse(int argc, char **argv, struct stress_cli *o)
 		}
 #undef NEEDS_VALUE
 	}
+	o->have_settings = revert || variant || arch || strict;
 	if (cli_env(revert, variant, arch, strict ? "1" : NULL, &o->set, err,
 		    sizeof(err)))
 		return bad("%s", err);
@@ -371,6 +377,7 @@ int cmd_stress(int argc, char **argv)
 	static struct run_result res;
 	struct strategy st = { .kind = STRAT_STRESS };
 	struct rng prog_rng;
+	const struct program *fixed_prog = NULL;
 	struct progress pr = { 0 };
 	long programs = 0, tried;
 	double t0, el;
@@ -380,6 +387,17 @@ int cmd_stress(int argc, char **argv)
 
 	if (parse(argc, argv, &o))
 		return 2;
+	if (o.program) {
+		static struct repro fixed;
+		char err[512];
+
+		if (repro_load(o.program, &fixed, err, sizeof(err)))
+			return bad("%s", err);
+		fixed_prog = &fixed.prog;
+		/* The file's settings unless the options name their own. */
+		if (!o.have_settings)
+			o.set = fixed.settings;
+	}
 	prog_rng.s = o.seed;
 	so.delay = o.delay;
 	so.watchdog = o.watchdog;
@@ -395,7 +413,10 @@ int cmd_stress(int argc, char **argv)
 			break;
 		memset(&r, 0, sizeof(r));
 		r.settings = o.set;
-		prog_generate(&r.prog, &prog_rng, o.cpus, o.ops);
+		if (fixed_prog)
+			r.prog = *fixed_prog;
+		else
+			prog_generate(&r.prog, &prog_rng, o.cpus, o.ops);
 		programs++;
 		ret = run_program(&r.prog, &r.settings, &st, NULL, &res);
 		progress_show(&pr, &o, programs, false);

@@ -126,20 +126,16 @@ static void check_return_to_user(const char *op)
  * One user load or store, faulting as needed.  Returns 0, or the
  * VM_FAULT_* error that ended it.
  */
-static int __user_access(struct mm_struct *mm, unsigned long addr, int slot,
-			 bool write, u64 *val, bool hold_oracle)
+static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
+		       bool write, u64 *val)
 {
 	for (int tries = 0;; tries++) {
 		int ret;
 
 		if (tries)
 			sched_yield_point("fault retry", "user");
-		if (hold_oracle)
-			oracle_lock();
 		if (!mmu_user_access(mm, addr, slot, write, val))
 			return 0;
-		if (hold_oracle)
-			oracle_unlock();
 		ret = do_user_addr_fault(mm, addr, write);
 		if (ret & (VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS))
 			return ret;
@@ -156,27 +152,27 @@ static int __user_access(struct mm_struct *mm, unsigned long addr, int slot,
 	}
 }
 
-static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
-		       bool write, u64 *val)
-{
-	return __user_access(mm, addr, slot, write, val, false);
-}
-
 /*
- * A load and its check: in stress mode the oracle's lock is held from the
- * load that succeeds to the check, so the other CPUs' operations are
- * ordered before or after the load, never between it and its check (in
- * controlled mode nothing runs between the two anyway).
+ * A user access and its check: in stress mode the oracle's lock is held
+ * from before the access (its faults included) to the check, so the
+ * other CPUs' operations begin and end before or after it, never between
+ * the access and its check; in controlled mode nothing runs between the
+ * two anyway.  Deadlock-free: the lock is only taken with no emulated
+ * lock held, and nobody holding an emulated lock waits for it.
  */
 static void do_read(struct mm_struct *mm, const struct op *op, int cpu)
 {
 	unsigned long addr = op_addr(op);
 	int slot = op->slot < M.prog->ncpus ? op->slot : cpu;
 	u64 val = 0;
-	int ret = __user_access(mm, addr, slot, false, &val, stress_mode);
+	int ret;
 
-	if (ret & VM_FAULT_OOM)
+	oracle_lock();
+	ret = user_access(mm, addr, slot, false, &val);
+	if (ret & VM_FAULT_OOM) {
+		oracle_unlock();
 		return;
+	}
 	if (ret & VM_FAULT_SIGBUS)
 		report_bug(mm, addr, "SIGBUS on a load from %#lx", addr);
 	if (ret)
@@ -185,8 +181,7 @@ static void do_read(struct mm_struct *mm, const struct op *op, int cpu)
 			  ret ? -1 : (int)current_cpu->last_pfn,
 			  ret ? "" :
 			  current_cpu->last_tlb_hit ? "(TLB hit" : "(page walk");
-	if (!ret && stress_mode)
-		oracle_unlock();
+	oracle_unlock();
 }
 
 static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
@@ -194,7 +189,10 @@ static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
 	unsigned long addr = op_addr(op);
 	u64 val = ((u64)(cpu + 1) << 48) | ((u64)op->proc << 40) | ++M.seq[cpu];
 	int h = oracle_op_begin(op->proc, op->page, 1, cpu, cpu, val, "write");
-	int ret = user_access(mm, addr, cpu, true, &val);
+	int ret;
+
+	oracle_lock();
+	ret = user_access(mm, addr, cpu, true, &val);
 
 	if (ret & VM_FAULT_SIGBUS)
 		report_bug(mm, addr, "SIGBUS on a store to %#lx", addr);
@@ -202,6 +200,7 @@ static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
 	if ((ret & VM_FAULT_SIGSEGV) && current_cpu->si_code == SI_SEGV_MAPERR)
 		oracle_check_read(mm, op->proc, op->page, cpu, VAL_UNMAPPED,
 				  addr, -1, "");
+	oracle_unlock();
 	oracle_op_end(h, ret == 0);
 	/* The page is dirty now: MADV_FREE can no longer discard it. */
 	if (ret == 0)

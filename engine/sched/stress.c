@@ -75,16 +75,23 @@ struct scpu {
 	int *hlocks[MAX_HLOCKS];
 	int nhlocks;
 	int rcu_depth;	/* liburcu read-side nesting, unwound if stopped */
+	bool after_release;
+	u32 go_seen;	/* X.go when the thread was created */
 };
 
 static struct {
 	struct stress_opts o;
 	u64 delay_thresh;	/* rng value below which a point delays */
+	u64 delay_thresh_rel;	/* the same, at the point after a release */
 	int ncpus;
 	struct scpu c[NR_CPUS];
 	void (*cpu_main)(int cpu);
 	int abort;		/* a CPU reported, or the watchdog fired */
 	int nrunning;
+	int ready;		/* the start gate */
+	u32 go;			/* bumped to start a program */
+	int quit;
+	int nthreads;
 	u64 ops_total;
 	u64 ev_total;
 	/* the merged trace of the last program */
@@ -115,6 +122,14 @@ static inline void cpu_relax(void)
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
 #endif
+}
+
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
 }
 
 static double now_s(void)
@@ -252,23 +267,33 @@ void stress_lock_dropped(const void *obj)
 
 /* ---- preemption points ---- */
 
-static void delay(struct scpu *s)
+/*
+ * A delay: a yield, or a spin of a log-uniform length between 0.1 us and
+ * 10 us, or up to 1 ms right after a release (long enough for another CPU
+ * to run a whole system call inside a window), handling IPIs meanwhile.
+ */
+static void delay(struct scpu *s, bool long_ok)
 {
 	u64 r = rng_next(&s->rng);
-	unsigned int n;
+	double ns;
+	u64 until, t;
 
 	if ((r & 7) == 0) {
 		sched_yield();
 		return;
 	}
-	/* A short spin: up to ~1024 pauses, a few microseconds typically. */
-	n = 1u << ((r >> 8) % 11);
-	n += (unsigned int)(r >> 32) % n;
-	for (unsigned int i = 0; i < n; i++) {
-		cpu_relax();
-		if ((i & 63) == 63)
-			stress_handle_ipis();
-	}
+	/* 10^(2..6) ns after a release, 10^(2..4) ns elsewhere */
+	ns = 100.0;
+	for (int k = (int)((r >> 8) % (long_ok ? 4 : 2)); k > 0; k--)
+		ns *= 10;
+	ns *= 1.0 + (double)((r >> 16) % 1000) / 111.0;
+	until = now_ns() + (u64)ns;
+	do {
+		for (int i = 0; i < 16; i++)
+			cpu_relax();
+		stress_handle_ipis();
+		t = now_ns();
+	} while (t < until);
 }
 
 static void ring_add(struct scpu *s, enum ev_kind kind, const char *what,
@@ -311,8 +336,15 @@ void stress_point(enum ev_kind kind, const char *what, const char *func,
 		ST(s->nops, s->nops + 1);
 	}
 	stress_handle_ipis();
-	if (X.delay_thresh && rng_next(&s->rng) < X.delay_thresh)
-		delay(s);
+	/*
+	 * Right after a release (an unlock, an op's return) windows open
+	 * that other CPUs race into: delays are 8 times likelier there.
+	 */
+	if (X.delay_thresh &&
+	    rng_next(&s->rng) < (s->after_release ? X.delay_thresh_rel :
+						    X.delay_thresh))
+		delay(s, s->after_release);
+	s->after_release = kind == EV_UNLOCK || kind == EV_OP_END;
 }
 
 /* The bounded futex sleep of a waiter whose counter has not moved. */
@@ -414,38 +446,79 @@ void stress_wait_ack(struct cpu *t, u64 seq, const char *func)
 
 /* ---- the run ---- */
 
-static void *cpu_thread(void *arg)
+/*
+ * The CPU threads live for the whole stress run: between programs they
+ * wait for the next "go" (spinning briefly, then on a futex), so a
+ * program costs no thread creation and no liburcu registration.
+ */
+static void wait_go(u32 seen)
 {
-	struct scpu *s = arg;
+	for (unsigned int spins = 0;
+	     __atomic_load_n(&X.go, __ATOMIC_ACQUIRE) == seen; spins++) {
+		if (spins < 256) {
+			cpu_relax();
+			continue;
+		}
+		futex(&X.go, FUTEX_WAIT_PRIVATE, seen, NULL);
+	}
+}
+
+static void run_one(struct scpu *s)
+{
 	struct cpu *c = &cpus[s->id];
 
 	self = s;
 	current_cpu = c;
-	urcu_glue_register();
 	cpu_ipi_online(c, true);
+	/*
+	 * The start gate: every CPU begins its program at the same moment,
+	 * or wake-up latency alone would keep short programs from ever
+	 * overlapping.
+	 */
+	__atomic_add_fetch(&X.ready, 1, __ATOMIC_ACQ_REL);
+	for (unsigned int spins = 0;
+	     __atomic_load_n(&X.ready, __ATOMIC_ACQUIRE) < X.ncpus; spins++) {
+		cpu_relax();
+		if (spins % 1024 == 1023)
+			sched_yield();
+	}
 	if (!setjmp(s->jb))
 		X.cpu_main(s->id);
 	/* Finished or stopped: flushes sent to us from now on are direct. */
 	current_cpu = c;
 	cpu_ipi_online(c, false);
 	__atomic_store_n(&s->state, 2, __ATOMIC_RELEASE);
-	urcu_glue_unregister();
-	if (!__atomic_sub_fetch(&X.nrunning, 1, __ATOMIC_ACQ_REL))
-		futex((u32 *)&X.nrunning, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 	current_cpu = NULL;
 	self = NULL;
+	if (!__atomic_sub_fetch(&X.nrunning, 1, __ATOMIC_ACQ_REL))
+		futex((u32 *)&X.nrunning, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+static void *cpu_thread(void *arg)
+{
+	struct scpu *s = arg;
+	u32 seen = s->go_seen;
+
+	urcu_glue_register();
+	for (;;) {
+		wait_go(seen);
+		seen = __atomic_load_n(&X.go, __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&X.quit, __ATOMIC_ACQUIRE))
+			break;
+		if (s->id < X.ncpus)
+			run_one(s);
+	}
+	urcu_glue_unregister();
 	return NULL;
 }
 
 void stress_init(const struct stress_opts *o)
 {
 	X.o = *o;
-	if (o->delay <= 0)
-		X.delay_thresh = 0;
-	else if (o->delay >= 1)
-		X.delay_thresh = ~0ULL;
-	else
-		X.delay_thresh = (u64)(o->delay * 18446744073709551615.0);
+	X.delay_thresh = o->delay <= 0 ? 0 : o->delay >= 1 ? ~0ULL :
+			 (u64)(o->delay * 18446744073709551615.0);
+	X.delay_thresh_rel = o->delay <= 0 ? 0 : o->delay * 8 >= 1 ? ~0ULL :
+			     (u64)(o->delay * 8 * 18446744073709551615.0);
 	X.epoch = o->seed;
 	stress_mode = true;
 	/* set-up and teardown call call_rcu() from the main thread */
@@ -454,6 +527,13 @@ void stress_init(const struct stress_opts *o)
 
 void stress_fini(void)
 {
+	__atomic_store_n(&X.quit, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&X.go, 1, __ATOMIC_ACQ_REL);
+	futex(&X.go, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+	for (int i = 0; i < X.nthreads; i++)
+		pthread_join(X.c[i].thread, NULL);
+	X.nthreads = 0;
+	X.quit = 0;
 	urcu_glue_barrier();
 	urcu_glue_stop();
 	urcu_glue_unregister();
@@ -480,6 +560,7 @@ void stress_begin(int ncpus)
 		s->sleeping = 0;
 		s->nhlocks = 0;
 		s->rcu_depth = 0;
+		s->after_release = false;
 	}
 }
 
@@ -597,15 +678,22 @@ int stress_run_cpus(void (*cpu_main)(int cpu), char *title, size_t tlen,
 
 	X.cpu_main = cpu_main;
 	X.nrunning = X.ncpus;
+	X.ready = 0;
 	current_cpu = NULL;
 	for (int i = 0; i < X.ncpus; i++) {
 		X.c[i].state = 1;
 		last_move[i] = t;
-		if (pthread_create(&X.c[i].thread, NULL, cpu_thread, &X.c[i])) {
+	}
+	for (; X.nthreads < X.ncpus; X.nthreads++) {
+		X.c[X.nthreads].go_seen = X.go;
+		if (pthread_create(&X.c[X.nthreads].thread, NULL, cpu_thread,
+				   &X.c[X.nthreads])) {
 			perror("migrace: pthread_create");
 			exit(3);
 		}
 	}
+	__atomic_add_fetch(&X.go, 1, __ATOMIC_ACQ_REL);
+	futex(&X.go, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 	/* The watchdog: events stop moving on a CPU in an op. */
 	for (;;) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
@@ -653,16 +741,15 @@ int stress_run_cpus(void (*cpu_main)(int cpu), char *title, size_t tlen,
 		ret = 2;
 		break;
 	}
-	for (int i = 0; i < X.ncpus; i++)
-		pthread_join(X.c[i].thread, NULL);
 	/* Every callback of this program runs before the machine is checked. */
 	urcu_glue_barrier();
 	for (int i = 0; i < X.ncpus; i++) {
 		X.ops_total += X.c[i].nops;
 		X.ev_total += X.c[i].nev;
 	}
-	build_trace();
 	if (!ret && X.abort)
 		ret = 1;
+	if (ret)
+		build_trace();	/* only a report reads it */
 	return ret;
 }
