@@ -109,7 +109,7 @@ static void dmirror_devmem_free(struct page *page)
 	bool coherent = is_device_coherent_pgmap(page->pgmap);
 
 	page->zone_device_data = NULL;
-	page->flags = BIT(PG_buddy);
+	__atomic_store_n(&page->flags, BIT(PG_buddy), __ATOMIC_RELEASE);
 	for (int s = 0; s < PAGE_SLOTS; s++)
 		page_data_write(page, s, PAGE_POISON);
 	spin_lock(&mdevice->lock);

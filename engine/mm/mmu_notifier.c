@@ -56,7 +56,9 @@ void mmu_notifier_range_init(struct mmu_notifier_range *r,
 void mmu_notifier_invalidate_range_start(struct mmu_notifier_range *r)
 {
 	struct mmu_notifier_subscriptions *subs = r->mm->notifier_subscriptions;
+	struct mmu_interval_notifier *hit[MAX_NOTIFIERS];
 	unsigned long seq;
+	int nhit = 0;
 
 	sched_point(EV_NOTE, "mmu_notifier_invalidate_range_start", __func__,
 		    r->mm, r->start, r->end);
@@ -70,17 +72,13 @@ void mmu_notifier_invalidate_range_start(struct mmu_notifier_range *r)
 
 		if (sub->last < r->start || sub->start >= r->end)
 			continue;
-		subs->invalidate_seq |= 1;
+		WRITE_ONCE(subs->invalidate_seq, subs->invalidate_seq | 1);
+		hit[nhit++] = sub;	/* the interval tree walk */
 	}
 	seq = subs->invalidate_seq;
 	subs_unlock(subs);
-	for (int i = 0; i < subs->nr; i++) {
-		struct mmu_interval_notifier *sub = subs->subs[i];
-
-		if (sub->last < r->start || sub->start >= r->end)
-			continue;
-		sub->ops->invalidate(sub, r, seq);
-	}
+	for (int i = 0; i < nhit; i++)
+		hit[i]->ops->invalidate(hit[i], r, seq);
 }
 
 void mmu_notifier_invalidate_range_end(struct mmu_notifier_range *r)
@@ -95,7 +93,7 @@ void mmu_notifier_invalidate_range_end(struct mmu_notifier_range *r)
 	subs_lock(subs);
 	if (--subs->active_invalidate_ranges == 0 &&
 	    (subs->invalidate_seq & 1)) {
-		subs->invalidate_seq++;
+		WRITE_ONCE(subs->invalidate_seq, subs->invalidate_seq + 1);
 		subs_unlock(subs);
 		sched_wake(subs);
 		return;
@@ -110,8 +108,6 @@ int mmu_interval_notifier_insert(struct mmu_interval_notifier *sub,
 {
 	struct mmu_notifier_subscriptions *subs = mm->notifier_subscriptions;
 
-	if (subs->nr == MAX_NOTIFIERS)
-		return -ENOMEM;
 	sub->start = start;
 	sub->last = start + length - 1;
 	sub->ops = ops;
@@ -121,11 +117,17 @@ int mmu_interval_notifier_insert(struct mmu_interval_notifier *sub,
 	 * end (same odd value).  Otherwise any value the idle (even)
 	 * sequence never takes.
 	 */
+	subs_lock(subs);
+	if (subs->nr == MAX_NOTIFIERS) {
+		subs_unlock(subs);
+		return -ENOMEM;
+	}
 	if (subs->invalidate_seq & 1)
 		sub->invalidate_seq = subs->invalidate_seq;
 	else
 		sub->invalidate_seq = subs->invalidate_seq - 1;
 	subs->subs[subs->nr++] = sub;
+	subs_unlock(subs);
 	return 0;
 }
 
@@ -134,11 +136,13 @@ void mmu_interval_notifier_remove(struct mmu_interval_notifier *sub)
 	struct mmu_notifier_subscriptions *subs =
 		sub->mm->notifier_subscriptions;
 
+	subs_lock(subs);
 	for (int i = 0; i < subs->nr; i++)
 		if (subs->subs[i] == sub) {
 			subs->subs[i] = subs->subs[--subs->nr];
 			break;
 		}
+	subs_unlock(subs);
 }
 
 unsigned long mmu_interval_read_begin(struct mmu_interval_notifier *sub)

@@ -238,7 +238,7 @@ static inline void *page_mapping(struct page *page)
 		return &swapper_space;
 	if (PageAnon(page))
 		return NULL;
-	return page->mapping;
+	return READ_ONCE(page->mapping);
 }
 #define folio_mapping(f) page_mapping(&(f)->page)
 
