@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <migrace/check.h>
 #include <migrace/cpu.h>
@@ -98,6 +99,16 @@ void report_bug(const struct mm_struct *mm, unsigned long addr,
 		R.addr = addr;
 		R.cpu = smp_processor_id();
 		R.pending = true;
+	}
+	if (stress_mode && !sched_in_cpu() && !stress_is_main()) {
+		/*
+		 * An RCU callback on the worker thread: nothing to unwind to,
+		 * no CPU to stop.  Print what is known and end the run.
+		 */
+		printf("BUG: migrace: %s\n%sreported in an RCU callback (stress mode); no diagram, no repro\n",
+		       R.title, R.details);
+		fflush(stdout);
+		_exit(1);
 	}
 	if (stress_mode && sched_in_cpu()) {
 		stress_harness_lock(&claimed_lock);

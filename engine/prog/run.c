@@ -401,9 +401,15 @@ static void do_fork(int proc)
 	}
 	oracle_fork_begin(proc, child);
 	mm = dup_mm(M.mms[proc], child);
-	if (mm && !dmirror_init(&M.dmirrors[child], &M.mdevice, mm))
-		__atomic_store_n(&M.mms[child], mm, __ATOMIC_RELEASE);
+	if (mm && dmirror_init(&M.dmirrors[child], &M.mdevice, mm))
+		mm = NULL;
 	oracle_fork_end(proc, child);
+	/*
+	 * Other CPUs' ops on the child start only now: in stress mode its
+	 * registers are complete before anyone can reach them.
+	 */
+	if (mm)
+		__atomic_store_n(&M.mms[child], mm, __ATOMIC_RELEASE);
 }
 
 /*

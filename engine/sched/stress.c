@@ -145,9 +145,16 @@ static long futex(u32 *uaddr, int op, u32 val, const struct timespec *ts)
 	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
 }
 
+static _Thread_local bool is_main;
+
 bool stress_in_cpu(void)
 {
 	return self != NULL;
+}
+
+bool stress_is_main(void)
+{
+	return is_main;
 }
 
 /* ---- stopping a CPU thread: a report, or the run being stopped ---- */
@@ -520,6 +527,7 @@ void stress_init(const struct stress_opts *o)
 	X.delay_thresh_rel = o->delay <= 0 ? 0 : o->delay * 8 >= 1 ? ~0ULL :
 			     (u64)(o->delay * 8 * 18446744073709551615.0);
 	X.epoch = o->seed;
+	is_main = true;
 	stress_mode = true;
 	/* set-up and teardown call call_rcu() from the main thread */
 	urcu_glue_register();

@@ -28,6 +28,7 @@ void stress_begin(int ncpus);
 int stress_run_cpus(void (*cpu_main)(int cpu), char *title, size_t tlen,
 		    char *lockup, size_t len);
 bool stress_in_cpu(void);
+bool stress_is_main(void);	/* the thread that called stress_init() */
 void stress_abort_cpu(void) __attribute__((noreturn));
 /* The merged event rings of the last program, in time order. */
 const struct trace_ev *stress_trace(int *n);
