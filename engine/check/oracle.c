@@ -384,8 +384,11 @@ void oracle_unlock(void)
 		stress_harness_unlock(&oracle_lock_word);
 }
 
-/* A stopped CPU thread dropped the lock (stress.c): forget the depth. */
-void oracle_lock_forget(void)
+/*
+ * A CPU thread stopped in the middle of an op (stress.c): the lock itself
+ * was released with its harness locks; the thread runs the next program.
+ */
+void oracle_lock_abandon(void)
 {
 	oracle_depth = 0;
 }

@@ -166,6 +166,7 @@ static void stress_exit_cpu(void)
 
 	while (s->nhlocks)
 		stress_harness_unlock(s->hlocks[s->nhlocks - 1]);
+	oracle_lock_abandon();
 	while (s->rcu_depth) {
 		s->rcu_depth--;
 		urcu_glue_read_unlock();

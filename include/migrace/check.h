@@ -45,6 +45,7 @@ void oracle_check_read(const struct mm_struct *mm, int proc, int page,
  */
 void oracle_lock(void);
 void oracle_unlock(void);
+void oracle_lock_abandon(void);	/* stress.c: a stopped CPU thread */
 
 /* Initial value of a slot when the region is populated at set-up. */
 u64 oracle_initial_value(int proc, int page, int slot);
