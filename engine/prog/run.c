@@ -555,8 +555,8 @@ static void exec_op(int cpu, int i)
 		/* A killed thread exits on its way back to user space. */
 		if (READ_ONCE(M.exited[op->proc]))
 			mmput(mm);
-		else
-			__atomic_sub_fetch(&mm->mm_users, 1, __ATOMIC_ACQ_REL);
+		else if (!__atomic_sub_fetch(&mm->mm_users, 1, __ATOMIC_ACQ_REL))
+			exit_mmap(mm);	/* stress: exit() ran since the test */
 	}
 out:
 	sched_point(EV_OP_END, M.ret_label[cpu][i], "program", mm, addr, 0);
