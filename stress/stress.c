@@ -136,8 +136,8 @@ static int parse(int argc, char **argv, struct stress_cli *o)
 				return bad("--delay %s: expected a probability 0..1", val);
 		} else if (!strcmp(a, "--watchdog")) {
 			NEEDS_VALUE;
-			if (!parse_num(val, 0.1, 3600, &o->watchdog))
-				return bad("--watchdog %s: expected seconds, 0.1..3600", val);
+			if (!parse_num(val, 0.001, 3600, &o->watchdog))
+				return bad("--watchdog %s: expected seconds, 0.001..3600", val);
 		} else if (!strcmp(a, "--convert-budget")) {
 			NEEDS_VALUE;
 			if (!parse_num(val, 0, 3600, &o->convert))

@@ -644,7 +644,7 @@ static void lockup_report(int stuck, double secs, char *title, size_t tlen,
 						__VA_ARGS__);              \
 	} while (0)
 	snprintf(title, tlen,
-		 "soft lockup: CPU#%d stuck for %.0fs in %s", stuck, secs,
+		 "soft lockup: CPU#%d stuck for %.3gs in %s", stuck, secs,
 		 LD(X.c[stuck].cur_op) ? LD(X.c[stuck].cur_op) : "(no op)");
 	OUT("BUG: migrace: %s\n", title);
 	for (int i = 0; i < X.ncpus; i++) {
