@@ -126,7 +126,7 @@ static bool mpfn_page_locked(unsigned long mpfn)
 {
 	struct page *page = migrate_pfn_to_page(mpfn);
 
-	return page && (page->flags & BIT(PG_locked));
+	return page && __test_page_flag(page, PG_locked);
 }
 
 /*

@@ -225,13 +225,14 @@ void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm,
 		   unsigned long floor, unsigned long ceiling)
 {
 	for (int g = 0; g < PTRS_PER_PGD; g++) {
-		struct pmd_table *pt = mm->pgd[g].table;
+		/* Faults in other VMAs may populate tables meanwhile. */
+		struct pmd_table *pt = READ_ONCE(mm->pgd[g].table);
 
 		if (!pt)
 			continue;
 		for (int i = 0; i < PTRS_PER_PMD; i++) {
 			pmd_t *pmd = &pt->pmds[i];
-			struct pte_table *t = pmd->table;
+			struct pte_table *t = READ_ONCE(pmd->table);
 			struct vm_area_struct *vma;
 
 			if (!t || t->addr + PMD_SIZE <= floor ||

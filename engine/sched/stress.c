@@ -705,7 +705,10 @@ int stress_run_cpus(void (*cpu_main)(int cpu), char *title, size_t tlen,
 	futex(&X.go, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 	/* The watchdog: events stop moving on a CPU in an op. */
 	for (;;) {
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		/* Polls at least twice per watchdog period. */
+		long ns = X.o.watchdog < 0.1 ? (long)(X.o.watchdog * 5e8) :
+					       50 * 1000 * 1000;
+		struct timespec ts = { 0, ns > 100000 ? ns : 100000 };
 		int n = __atomic_load_n(&X.nrunning, __ATOMIC_ACQUIRE);
 		int stuck = -1;
 
