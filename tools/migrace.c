@@ -21,6 +21,7 @@
 #include "cli_opts.h"
 #include "minimize.h"
 #include "ktap.h"
+#include "../stress/stress.h"
 
 #define EXIT_CRASH 3
 
@@ -65,7 +66,9 @@ static const char usage_text[] =
 	"       migrace decode FUZZ_INPUT|- -o REPRO\n"
 	"       migrace minimize FILE|- -o OUT [--budget SECONDS] [--seed S] [-v]\n"
 	"       migrace encode REPRO|- -o FUZZ_INPUT   (seeds for the fuzz targets)\n"
-	"       migrace stress ...             (not implemented yet)\n"
+	"       migrace stress [--cpus 1..4] [--duration SECONDS] [--seed S] [--ops 1..16]\n"
+	"                      [--revert ...] [--variant ...] [--arch ...] [--strict] [--delay PROB]\n"
+	"                      [--watchdog SECONDS] [--convert-budget SECONDS] [-o DIR] [-q]\n"
 	"environment (decode, fuzz targets): MIGRACE_REVERT, MIGRACE_VARIANT, MIGRACE_ARCH, MIGRACE_STRICT\n"
 	"exit status: 0 nothing found / clean replay, 1 a bug found or reproduced,\n"
 	"             2 bad usage or bad input (one line on stderr), 3 the harness crashed\n";
@@ -733,7 +736,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "minimize"))
 		return cmd_minimize(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "stress"))
-		return bad("'%s' is not implemented yet", argv[1]);
-	return bad("unknown command '%.60s' (fixes, explore, repro, decode, encode, minimize); see 'migrace --help'",
+		return cmd_stress(argc - 2, argv + 2);
+	return bad("unknown command '%.60s' (fixes, explore, repro, decode, encode, minimize, stress); see 'migrace --help'",
 		   argv[1]);
 }

@@ -35,7 +35,7 @@ void check_clean_folio_dropped(struct page *page, const u64 *copy,
 		return;
 
 	for (int s = 0; s < PAGE_SLOTS; s++)
-		if (page->data[s] != copy[s]) {
+		if (page_data_read(page, s) != copy[s]) {
 			bad = s;
 			break;
 		}
@@ -43,7 +43,7 @@ void check_clean_folio_dropped(struct page *page, const u64 *copy,
 		return;
 	report_detail("pfn %lu (last mapped at %#lx) is clean in the swap cache, but slot %d holds %#llx and swap slot %lu holds %#llx",
 		      page_to_pfn(page), addr, bad,
-		      (unsigned long long)page->data[bad], slot,
+		      (unsigned long long)page_data_read(page, bad), slot,
 		      (unsigned long long)copy[bad]);
 	report_detail("reclaim frees it without writeback: the newer data is lost");
 	report_page(page);

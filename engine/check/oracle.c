@@ -23,6 +23,7 @@
 #include <migrace/mm.h>
 #include <migrace/prog.h>
 #include "../sched/sched_core.h"
+#include "../sched/stress.h"
 
 #define MAX_ORACLE_OPS 4096
 #define MAX_CAND 24
@@ -111,7 +112,7 @@ u64 oracle_initial_value(int proc, int page, int slot)
 	return 0x1000000000000000ULL | ((u64)page << 8) | (u64)slot;
 }
 
-void oracle_reset(int region_pages, int nslots, bool mapped, bool populate)
+static void __oracle_reset(int region_pages, int nslots, bool mapped, bool populate)
 {
 	O.nops = 0;
 	O.clock = 0;
@@ -187,7 +188,7 @@ static int op_begin(int proc, int page, int npages, int slot_lo,
 	return op;
 }
 
-int oracle_op_begin(int proc, int page, int npages, int slot_lo, int slot_hi,
+static int __oracle_op_begin(int proc, int page, int npages, int slot_lo, int slot_hi,
 		    u64 value, const char *what)
 {
 	return op_begin(proc, page, npages, slot_lo, slot_hi, value, what,
@@ -237,7 +238,7 @@ static void reg_prune(struct reg *r, int op)
 	r->n = j;
 }
 
-void oracle_op_end(int handle, bool happened)
+static void __oracle_op_end(int handle, bool happened)
 {
 	struct oop *b;
 
@@ -271,7 +272,7 @@ static void format_val(char *buf, size_t len, u64 v)
 		snprintf(buf, len, "%#llx", (unsigned long long)v);
 }
 
-void oracle_check_read(const struct mm_struct *mm, int proc, int page,
+static void __oracle_check_read(const struct mm_struct *mm, int proc, int page,
 		       int slot, u64 got, unsigned long addr, int pfn,
 		       const char *how)
 {
@@ -322,34 +323,34 @@ void oracle_check_read(const struct mm_struct *mm, int proc, int page,
 	report_bug(mm, addr, "memory corruption: wrong value read at %#lx", addr);
 }
 
-int oracle_maybe_begin(int proc, int page, int npages, int slot_lo,
+static int __oracle_maybe_begin(int proc, int page, int npages, int slot_lo,
 		       int slot_hi, u64 value, const char *what)
 {
 	return op_begin(proc, page, npages, slot_lo, slot_hi, value, what,
 			true);
 }
 
-int oracle_lazyfree_begin(int proc, int page, const char *what)
+static int __oracle_lazyfree_begin(int proc, int page, const char *what)
 {
 	int op;
 
 	if (page >= O.pages)
 		return -1;
 	lazyfree_end(proc, page);
-	op = oracle_maybe_begin(proc, page, 1, 0, DEV_SLOT, 0, what);
+	op = __oracle_maybe_begin(proc, page, 1, 0, DEV_SLOT, 0, what);
 	O.lazyfree_ret[proc][page] = 0;
 	if (op >= 0)
 		O.lazyfree[proc][page] = op + 1;
 	return op;
 }
 
-void oracle_lazyfree_returned(int proc, int page)
+static void __oracle_lazyfree_returned(int proc, int page)
 {
 	if (page < O.pages && O.lazyfree[proc][page])
 		O.lazyfree_ret[proc][page] = now();
 }
 
-void oracle_page_written(int proc, int page, int write)
+static void __oracle_page_written(int proc, int page, int write)
 {
 	u64 ret = O.lazyfree_ret[proc][page];
 
@@ -359,7 +360,7 @@ void oracle_page_written(int proc, int page, int write)
 		lazyfree_end(proc, page);
 }
 
-void oracle_fork_begin(int parent, int child)
+static void __oracle_fork_begin(int parent, int child)
 {
 	u64 t = now();
 
@@ -387,7 +388,7 @@ void oracle_fork_begin(int parent, int child)
 	(void)t;
 }
 
-void oracle_fork_end(int parent, int child)
+static void __oracle_fork_end(int parent, int child)
 {
 	u64 t = now();
 
@@ -407,4 +408,113 @@ void oracle_fork_end(int parent, int child)
 				}
 			}
 		}
+}
+
+/*
+ * Stress mode: the registers are shared by truly concurrent CPUs; one
+ * harness lock orders their updates (the oracle's clock is that order).
+ * A CPU may take it around a load and its check (oracle_lock()), so that
+ * the load is ordered with the other CPUs' begin and end events.
+ */
+static int oracle_lock_word;
+static _Thread_local int oracle_depth;
+
+void oracle_lock(void)
+{
+	if (stress_mode && !oracle_depth++)
+		stress_harness_lock(&oracle_lock_word);
+}
+
+void oracle_unlock(void)
+{
+	if (stress_mode && !--oracle_depth)
+		stress_harness_unlock(&oracle_lock_word);
+}
+
+/*
+ * A CPU thread stopped in the middle of an op (stress.c): the lock itself
+ * was released with its harness locks; the thread runs the next program.
+ */
+void oracle_lock_abandon(void)
+{
+	oracle_depth = 0;
+}
+
+void oracle_reset(int region_pages, int nslots, bool mapped, bool populate)
+{
+	oracle_lock();
+	__oracle_reset(region_pages, nslots, mapped, populate);
+	oracle_unlock();
+}
+
+int oracle_op_begin(int proc, int page, int npages, int slot_lo, int slot_hi, u64 value, const char *what)
+{
+	int ret;
+
+	oracle_lock();
+	ret = __oracle_op_begin(proc, page, npages, slot_lo, slot_hi, value, what);
+	oracle_unlock();
+	return ret;
+}
+
+void oracle_op_end(int handle, bool happened)
+{
+	oracle_lock();
+	__oracle_op_end(handle, happened);
+	oracle_unlock();
+}
+
+void oracle_check_read(const struct mm_struct *mm, int proc, int page, int slot, u64 got, unsigned long addr, int pfn, const char *how)
+{
+	oracle_lock();
+	__oracle_check_read(mm, proc, page, slot, got, addr, pfn, how);
+	oracle_unlock();
+}
+
+int oracle_maybe_begin(int proc, int page, int npages, int slot_lo, int slot_hi, u64 value, const char *what)
+{
+	int ret;
+
+	oracle_lock();
+	ret = __oracle_maybe_begin(proc, page, npages, slot_lo, slot_hi, value, what);
+	oracle_unlock();
+	return ret;
+}
+
+int oracle_lazyfree_begin(int proc, int page, const char *what)
+{
+	int ret;
+
+	oracle_lock();
+	ret = __oracle_lazyfree_begin(proc, page, what);
+	oracle_unlock();
+	return ret;
+}
+
+void oracle_lazyfree_returned(int proc, int page)
+{
+	oracle_lock();
+	__oracle_lazyfree_returned(proc, page);
+	oracle_unlock();
+}
+
+void oracle_page_written(int proc, int page, int write)
+{
+	oracle_lock();
+	__oracle_page_written(proc, page, write);
+	oracle_unlock();
+}
+
+void oracle_fork_begin(int parent, int child)
+{
+	oracle_lock();
+	__oracle_fork_begin(parent, child);
+	oracle_unlock();
+}
+
+void oracle_fork_end(int parent, int child)
+{
+	oracle_lock();
+	__oracle_fork_end(parent, child);
+	oracle_unlock();
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <migrace/check.h>
 #include <migrace/cpu.h>
@@ -24,10 +25,11 @@
 #include <migrace/run.h>
 #include <migrace/spinlock.h>
 #include "../sched/sched_core.h"
+#include "../sched/stress.h"
 
 void run_abort(void) __attribute__((noreturn));
 
-static struct {
+struct report_state {
 	bool pending;
 	char title[200];
 	char details[4096];
@@ -44,7 +46,16 @@ static struct {
 	} obj[NR_REPORT_OBJS];
 	int nobj;
 	bool held_locks;	/* the reporting CPU's unreleased locks */
-} R;
+};
+
+/*
+ * Per thread: in stress mode each CPU thread builds its own; the first
+ * to report copies it to @claimed, which the main thread's
+ * report_finish() prints.  In controlled mode there is one thread.
+ */
+static _Thread_local struct report_state R;
+static struct report_state claimed;
+static int claimed_set, claimed_lock;
 
 static void add_object(const void *obj, size_t size, enum report_kind kind)
 {
@@ -172,6 +183,7 @@ void report_access_note(const char *fmt, ...)
 
 void report_begin_run(void)
 {
+	claimed_set = 0;
 	R.pending = false;
 	R.access_note[0] = 0;
 	R.page = NULL;
@@ -216,6 +228,24 @@ void report_bug(const struct mm_struct *mm, unsigned long addr,
 		/* -1: an end-state check, after every CPU returned */
 		R.cpu = current_cpu ? current_cpu->id : -1;
 		R.pending = true;
+	}
+	if (stress_mode && !sched_in_cpu() && !stress_is_main()) {
+		/*
+		 * An RCU callback on the worker thread: nothing to unwind to,
+		 * no CPU to stop.  Print what is known and end the run.
+		 */
+		printf("BUG: migrace: %s\n%sreported in an RCU callback (stress mode); no diagram, no repro\n",
+		       R.title, R.details);
+		fflush(stdout);
+		_exit(1);
+	}
+	if (stress_mode && sched_in_cpu()) {
+		stress_harness_lock(&claimed_lock);
+		if (!claimed_set) {
+			claimed = R;
+			claimed_set = 1;
+		}
+		stress_harness_unlock(&claimed_lock);
 	}
 	run_abort();
 }
@@ -766,6 +796,10 @@ void report_finish(struct run_result *res, const char *repro_hint)
 {
 	size_t off = 0, len = sizeof(res->report);
 
+	if (stress_mode && claimed_set) {
+		R = claimed;
+		claimed_set = 0;
+	}
 	res->bug = true;
 	snprintf(res->title, sizeof(res->title), "%s", R.title);
 	off += snprintf(res->report + off, len - off, "BUG: migrace: %s\n",

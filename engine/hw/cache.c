@@ -32,8 +32,27 @@
 #include <migrace/cacheflush.h>
 #include <migrace/cpu.h>
 #include <migrace/sched.h>
+#include "../sched/stress.h"
 
 bool arch_vivt;
+
+/*
+ * Stress mode: the coherence protocol is one bus lock (the lines of every
+ * CPU are looked at by a snoop).  Never held across a preemption point.
+ */
+static int bus;
+
+static void bus_lock(void)
+{
+	if (stress_mode)
+		stress_harness_lock(&bus);
+}
+
+static void bus_unlock(void)
+{
+	if (stress_mode)
+		stress_harness_unlock(&bus);
+}
 
 void cache_reset(bool vivt)
 {
@@ -50,7 +69,7 @@ static void line_writeback(struct cache_line *l)
 
 	/* A freed page's lines were dropped when it was freed. */
 	if (!__test_page_flag(page, PG_buddy))
-		page->data[l->slot] = l->val;
+		page_data_write(page, l->slot, l->val);
 	l->valid = false;
 }
 
@@ -99,14 +118,17 @@ bool cache_user_load(struct cpu *c, const struct mm_struct *mm,
 	if (!arch_vivt)
 		return false;
 	addr &= PAGE_MASK;
+	bus_lock();
 	l = line_lookup(c, mm, addr, slot);
 	if (l && l->pfn == pfn) {
 		*val = l->val;
+		bus_unlock();
 		return true;
 	}
 	if (l)
 		l->valid = false;	/* remapped under it: the store is lost */
 	snoop(c, pfn, slot, true);
+	bus_unlock();
 	return false;
 }
 
@@ -118,6 +140,7 @@ void cache_user_store(struct cpu *c, const struct mm_struct *mm,
 	if (!arch_vivt)
 		return;
 	addr &= PAGE_MASK;
+	bus_lock();
 	l = line_lookup(c, mm, addr, slot);
 	if (!l) {
 		l = &c->dcache[c->dcache_next];
@@ -129,6 +152,7 @@ void cache_user_store(struct cpu *c, const struct mm_struct *mm,
 	snoop(c, pfn, slot, false);
 	*l = (struct cache_line){ .mm = mm, .addr = addr, .pfn = pfn,
 				  .val = val, .slot = slot, .valid = true };
+	bus_unlock();
 }
 
 void __flush_cache_mm_range(const struct mm_struct *mm, unsigned long start,
@@ -136,6 +160,9 @@ void __flush_cache_mm_range(const struct mm_struct *mm, unsigned long start,
 			    const char *func)
 {
 	sched_point(EV_TLB, what, func, mm, start, end);
+	if (!arch_vivt)
+		return;
+	bus_lock();
 	for (int i = 0; i < nr_cpus; i++)
 		for (int j = 0; j < CACHE_LINES; j++) {
 			struct cache_line *l = &cpus[i].dcache[j];
@@ -144,18 +171,25 @@ void __flush_cache_mm_range(const struct mm_struct *mm, unsigned long start,
 			    (!end || (l->addr >= start && l->addr < end)))
 				line_writeback(l);
 		}
+	bus_unlock();
 }
 
 void cache_phys_read(unsigned long pfn, bool dma)
 {
-	if (arch_vivt)
+	if (arch_vivt) {
+		bus_lock();
 		snoop(dma ? NULL : current_cpu, pfn, -1, true);
+		bus_unlock();
+	}
 }
 
 void cache_phys_write(unsigned long pfn, int slot)
 {
-	if (arch_vivt)
+	if (arch_vivt) {
+		bus_lock();
 		snoop(NULL, pfn, slot, false);
+		bus_unlock();
+	}
 }
 
 int cache_dirty_lines(unsigned long pfn)

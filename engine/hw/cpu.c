@@ -14,6 +14,7 @@
 #include <migrace/cpu.h>
 #include <migrace/sched.h>
 #include <migrace/tlb.h>
+#include "../sched/stress.h"
 
 struct cpu cpus[NR_CPUS];
 int nr_cpus;
@@ -42,8 +43,84 @@ static void tlb_flush_cpu(struct cpu *c, const struct mm_struct *mm,
 			  unsigned long start, unsigned long end)
 {
 	for (int i = 0; i < TLB_ENTRIES; i++)
-		if (tlb_entry_in(&c->tlb[i], mm, start, end))
+		if (tlb_entry_in(&c->tlb[i], mm, start, end) ||
+		    (!mm && c->tlb[i].valid))	/* stress: queue overflowed */
 			c->tlb[i].valid = false;
+}
+
+/* ---- stress mode: IPIs between threads ---- */
+
+/* Held for a few instructions, never across a wait. */
+static void ipi_lock(struct cpu *c)
+{
+	while (__atomic_exchange_n(&c->ipi_lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&c->ipi_lock, __ATOMIC_RELAXED))
+			;
+}
+
+static void ipi_unlock(struct cpu *c)
+{
+	__atomic_store_n(&c->ipi_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Runs the queued flushes; the caller holds @c's ipi_lock. */
+static void ipi_run_queue(struct cpu *c)
+{
+	for (int i = 0; i < c->npending; i++)
+		tlb_flush_cpu(c, c->pending[i].mm, c->pending[i].start,
+			      c->pending[i].end);
+	c->npending = 0;
+	__atomic_store_n(&c->ipi_ack,
+			 __atomic_load_n(&c->ipi_req, __ATOMIC_RELAXED),
+			 __ATOMIC_RELEASE);
+}
+
+void stress_handle_ipis(void)
+{
+	struct cpu *c = current_cpu;
+
+	if (!c || c->irqs_off ||
+	    __atomic_load_n(&c->ipi_ack, __ATOMIC_ACQUIRE) ==
+	    __atomic_load_n(&c->ipi_req, __ATOMIC_ACQUIRE))
+		return;
+	ipi_lock(c);
+	ipi_run_queue(c);
+	ipi_unlock(c);
+}
+
+void cpu_ipi_online(struct cpu *c, bool on)
+{
+	ipi_lock(c);
+	ipi_run_queue(c);
+	c->ipi_online = on;
+	ipi_unlock(c);
+}
+
+static void stress_send_flush_ipi(struct cpu *t, struct mm_struct *mm,
+				  unsigned long start, unsigned long end,
+				  const char *func)
+{
+	u64 seq;
+
+	ipi_lock(t);
+	if (!t->ipi_online) {
+		/* Its thread runs no program: nothing to interrupt. */
+		tlb_flush_cpu(t, mm, start, end);
+		ipi_unlock(t);
+		return;
+	}
+	if (t->npending == MAX_PENDING_FLUSH) {
+		/* Out of slots: the target flushes everything. */
+		t->pending[0] = (struct tlb_flush_req){ NULL, 0, 0 };
+		t->npending = 1;
+	} else {
+		t->pending[t->npending++] =
+			(struct tlb_flush_req){ mm, start, end };
+	}
+	seq = __atomic_add_fetch(&t->ipi_req, 1, __ATOMIC_ACQ_REL);
+	ipi_unlock(t);
+	stress_kick(t->id);
+	stress_wait_ack(t, seq, func);
 }
 
 void tlb_forget_mm(const struct mm_struct *mm)
@@ -64,6 +141,11 @@ void local_irq_enable(void)
 
 	if (!c)
 		return;
+	if (stress_mode) {
+		if (--c->irqs_off == 0)
+			stress_handle_ipis();
+		return;
+	}
 	if (--c->irqs_off > 0 || !c->npending)
 		return;
 	/* The deferred flush IPIs arrive now. */
@@ -78,6 +160,10 @@ static void send_flush_ipi(struct cpu *t, struct mm_struct *mm,
 			   unsigned long start, unsigned long end,
 			   const char *func)
 {
+	if (stress_mode) {
+		stress_send_flush_ipi(t, mm, start, end, func);
+		return;
+	}
 	if (!t->irqs_off) {
 		tlb_flush_cpu(t, mm, start, end);
 		return;

@@ -150,9 +150,9 @@ int mmu_user_access(struct mm_struct *mm, unsigned long addr, int slot,
 		if (arch_vivt)
 			cache_user_store(c, mm, addr, slot, e->pfn, *val);
 		else
-			page->data[slot] = *val;
+			page_data_write(page, slot, *val);
 	} else if (!cache_user_load(c, mm, addr, slot, e->pfn, val)) {
-		*val = page->data[slot];
+		*val = page_data_read(page, slot);
 	}
 	ret = 0;
 out:

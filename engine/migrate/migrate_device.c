@@ -628,7 +628,7 @@ static void migrate_vma_insert_page(struct migrate_vma *migrate,
 	if (!pmdp)
 		goto abort;
 
-	if (pmd_trans_huge(*pmdp))
+	if (pmd_trans_huge(READ_ONCE(*pmdp)))
 		goto abort;
 
 	/*

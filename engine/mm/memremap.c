@@ -109,11 +109,11 @@ int memremap_pages(struct dev_pagemap *pgmap)
 
 		page->pgmap = pgmap;
 		page->zone_device_data = NULL;
-		page->_refcount = 0;
-		page->_mapcount = -1;
-		page->flags = BIT(PG_buddy);	/* free until the driver allocates */
+		__atomic_store_n(&page->_refcount, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&page->_mapcount, -1, __ATOMIC_RELAXED);
+		__atomic_store_n(&page->flags, BIT(PG_buddy), __ATOMIC_RELAXED);	/* free until the driver allocates */
 		for (int s = 0; s < PAGE_SLOTS; s++)
-			page->data[s] = PAGE_POISON;
+			page_data_write(page, s, PAGE_POISON);
 	}
 	pgmap->ref = 1;		/* percpu_ref_init(): the initial reference */
 	pgmap->killed = false;
@@ -128,10 +128,10 @@ void zone_device_page_init(struct page *page)
 	 * memunmap_pages().
 	 */
 	WARN_ON_ONCE(!pgmap_ref_tryget_live(page->pgmap, __func__));
-	page->flags = 0;
-	page->_mapcount = -1;
-	page->mapping = NULL;
-	page->_refcount = 1;
+	__atomic_store_n(&page->flags, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&page->_mapcount, -1, __ATOMIC_RELAXED);
+	WRITE_ONCE(page->mapping, NULL);
+	__atomic_store_n(&page->_refcount, 1, __ATOMIC_RELAXED);
 	lock_page(page);
 }
 
@@ -147,7 +147,7 @@ void free_zone_device_page(struct page *page)
 	}
 	if (PageAnon(page))
 		ClearPageAnonExclusive(page);
-	page->mapping = NULL;
+	WRITE_ONCE(page->mapping, NULL);
 	pgmap->ops->page_free(page);
 	/* The page held a reference on its pgmap since it was allocated. */
 	pgmap_ref_put(pgmap, __func__);
@@ -169,13 +169,13 @@ void memunmap_pages(struct dev_pagemap *pgmap)
 	for (unsigned long i = 0; i < pgmap->nr_pages; i++) {
 		struct page *page = pfn_to_page(pgmap->first_pfn + i);
 
-		page->flags = BIT(PG_buddy);
-		page->_refcount = 0;
-		page->_mapcount = -1;
-		page->mapping = NULL;
+		__atomic_store_n(&page->flags, BIT(PG_buddy), __ATOMIC_RELAXED);
+		__atomic_store_n(&page->_refcount, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&page->_mapcount, -1, __ATOMIC_RELAXED);
+		WRITE_ONCE(page->mapping, NULL);
 		page->zone_device_data = NULL;
 		for (int s = 0; s < PAGE_SLOTS; s++)
-			page->data[s] = PAGE_POISON;
+			page_data_write(page, s, PAGE_POISON);
 	}
 	pgmap->dead = true;
 }

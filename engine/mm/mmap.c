@@ -51,11 +51,12 @@ struct vm_area_struct *find_vma_prev(struct mm_struct *mm, unsigned long addr,
 /* Private mappings get write access pte by pte (COW): never in the prot. */
 void vma_set_page_prot(struct vm_area_struct *vma)
 {
+	/* WRITE_ONCE: rmap walkers read it without the mmap_lock. */
 	if (vma->vm_flags & VM_SHARED)
-		vma->vm_page_prot = (vma->vm_flags & VM_WRITE) ? PAGE_SHARED :
-								PAGE_READONLY;
+		WRITE_ONCE(vma->vm_page_prot, (vma->vm_flags & VM_WRITE) ?
+					      PAGE_SHARED : PAGE_READONLY);
 	else
-		vma->vm_page_prot = PAGE_COPY;
+		WRITE_ONCE(vma->vm_page_prot, PAGE_COPY);
 }
 
 static int vma_link(struct mm_struct *mm, struct vm_area_struct *vma)
@@ -100,6 +101,9 @@ static void remove_vma(struct vm_area_struct *vma)
 	kfree(vma);
 }
 
+static void anon_vma_lock_write(struct anon_vma *anon_vma);
+static void anon_vma_unlock_write(struct anon_vma *anon_vma);
+
 /* Split @vma at @addr; the new VMA takes the part above @addr. */
 int split_vma(struct mm_struct *mm, struct vm_area_struct *vma,
 	      unsigned long addr)
@@ -115,7 +119,17 @@ int split_vma(struct mm_struct *mm, struct vm_area_struct *vma,
 		kfree(new);
 		return -ENOMEM;
 	}
-	vma->vm_end = addr;
+	/*
+	 * vma_adjust() changes vm_end under the anon_vma lock, so an rmap
+	 * walk never sees both VMAs cover an address.  Stress mode only:
+	 * taking it in controlled mode would move every recorded schedule
+	 * (a known gap of the controlled mode, docs/architecture.md).
+	 */
+	if (stress_mode)
+		anon_vma_lock_write(vma->anon_vma);
+	WRITE_ONCE(vma->vm_end, addr);
+	if (stress_mode)
+		anon_vma_unlock_write(vma->anon_vma);
 	return vma_link(mm, new);
 }
 
@@ -211,13 +225,14 @@ void free_pgtables(struct mmu_gather *tlb, struct mm_struct *mm,
 		   unsigned long floor, unsigned long ceiling)
 {
 	for (int g = 0; g < PTRS_PER_PGD; g++) {
-		struct pmd_table *pt = mm->pgd[g].table;
+		/* Faults in other VMAs may populate tables meanwhile. */
+		struct pmd_table *pt = READ_ONCE(mm->pgd[g].table);
 
 		if (!pt)
 			continue;
 		for (int i = 0; i < PTRS_PER_PMD; i++) {
 			pmd_t *pmd = &pt->pmds[i];
-			struct pte_table *t = pmd->table;
+			struct pte_table *t = READ_ONCE(pmd->table);
 			struct vm_area_struct *vma;
 
 			if (!t || t->addr + PMD_SIZE <= floor ||

@@ -276,12 +276,12 @@ static struct page *get_page_from_freelist(int nid, gfp_t gfp)
 		}
 		spin_unlock(&zones[n].lock);
 		if (page) {
-			page->flags = 0;
-			page->_mapcount = -1;
-			page->mapping = NULL;
-			page->index = 0;
-			page->private = 0;
-			page->_refcount = 1;
+			__atomic_store_n(&page->flags, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&page->_mapcount, -1, __ATOMIC_RELAXED);
+			WRITE_ONCE(page->mapping, NULL);
+			WRITE_ONCE(page->index, 0);
+			WRITE_ONCE(page->private, 0);
+			__atomic_store_n(&page->_refcount, 1, __ATOMIC_RELAXED);
 			return page;
 		}
 	}
@@ -310,11 +310,12 @@ void free_unref_page(struct page *page)
 			   page_to_pfn(page));
 	/* Arch vivt: dirty lines still held for the page die with it. */
 	cache_phys_write(page_to_pfn(page), -1);
-	page->flags = BIT(PG_buddy);
-	page->mapping = NULL;
-	page->private = 0;
+	/* Atomic stores: a stale walker or waiter may still look at it. */
+	__atomic_store_n(&page->flags, BIT(PG_buddy), __ATOMIC_RELEASE);
+	WRITE_ONCE(page->mapping, NULL);
+	WRITE_ONCE(page->private, 0);
 	for (int s = 0; s < PAGE_SLOTS; s++)
-		page->data[s] = PAGE_POISON;
+		page_data_write(page, s, PAGE_POISON);
 	spin_lock(&zones[n].lock);
 	zones[n].fifo[(zones[n].head + zones[n].count) % NODE_PAGES] =
 		page_to_pfn(page);
@@ -332,7 +333,8 @@ void copy_highpage(struct page *to, struct page *from)
 	check_page_alive(to, "copy_highpage (destination)");
 	cache_phys_read(page_to_pfn(from), false);
 	cache_phys_write(page_to_pfn(to), -1);
-	memcpy(to->data, from->data, sizeof(to->data));
+	for (int s = 0; s < PAGE_SLOTS; s++)
+		page_data_write(to, s, page_data_read(from, s));
 }
 
 /*
@@ -351,7 +353,8 @@ void clear_highpage(struct page *page)
 {
 	check_page_alive(page, "clear_highpage");
 	cache_phys_write(page_to_pfn(page), -1);
-	memset(page->data, 0, sizeof(page->data));
+	for (int s = 0; s < PAGE_SLOTS; s++)
+		page_data_write(page, s, 0);
 }
 
 void folio_ref_add(struct folio *folio, int nr)

@@ -40,7 +40,7 @@ pmd_t *pmd_alloc(struct mm_struct *mm, pgd_t *pgd, unsigned long addr)
 		new->addr = addr & PGDIR_MASK;
 		spin_lock(&mm->page_table_lock);
 		if (!pgd->table)
-			WRITE_ONCE(pgd->table, new);
+			smp_store_release(&pgd->table, new);
 		else
 			kfree(new);
 		spin_unlock(&mm->page_table_lock);
@@ -69,7 +69,8 @@ int pte_alloc(struct mm_struct *mm, pmd_t *pmd)
 	if (!pmd->table) {
 		sched_point(EV_PTE_WRITE, "pmd_populate", __func__, pmd,
 			    new->addr, 0);
-		WRITE_ONCE(pmd->table, new);
+		/* pmd_install(): smp_wmb() before pmd_populate() */
+		smp_store_release(&pmd->table, new);
 		new = NULL;
 	}
 	spin_unlock(&mm->page_table_lock);

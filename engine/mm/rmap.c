@@ -673,7 +673,7 @@ static bool folio_referenced_one(struct folio *folio,
 
 	if (referenced) {
 		pra->referenced++;
-		pra->vm_flags |= vma->vm_flags;
+		pra->vm_flags |= READ_ONCE(vma->vm_flags);
 	}
 	if (!pra->mapcount)
 		return false; /* To break the loop */

@@ -49,10 +49,12 @@ void *kzalloc(size_t size)
 	size_t need = sizeof(struct kobj_hdr) + ((size + 63) & ~(size_t)63);
 	struct kobj_hdr *h;
 
-	if (arena_used + need > ARENA_SIZE)
+	/* A bump pointer: stress mode allocates from several threads. */
+	size_t off = __atomic_fetch_add(&arena_used, need, __ATOMIC_RELAXED);
+
+	if (off + need > ARENA_SIZE)
 		report_bug(NULL, 0, "kzalloc: emulation arena exhausted");
-	h = (struct kobj_hdr *)(arena + arena_used);
-	arena_used += need;
+	h = (struct kobj_hdr *)(arena + off);
 	UNPOISON(h, need);
 	h->magic = KOBJ_MAGIC;
 	h->size = (u32)size;
@@ -75,11 +77,10 @@ void kfree(void *p)
 	h = hdr_of(p);
 	if (h->magic != KOBJ_MAGIC)
 		report_bug(NULL, 0, "kfree of a pointer that is no object");
-	if (h->freed) {
+	if (__atomic_exchange_n(&h->freed, 1, __ATOMIC_ACQ_REL)) {
 		report_object(p, h->size, RO_OBJECT);
 		report_bug(NULL, 0, "double free of a %u-byte object", h->size);
 	}
-	h->freed = 1;
 	memset(p, 0x6b, h->size);
 	POISON(p, h->size);
 }
@@ -98,21 +99,20 @@ void kfree_rcu_typesafe(void *p)
 
 	if (h->magic != KOBJ_MAGIC)
 		report_bug(NULL, 0, "kfree of a pointer that is no object");
-	if (h->freed) {
+	if (__atomic_exchange_n(&h->freed, 1, __ATOMIC_ACQ_REL)) {
 		report_object(p, h->size, RO_OBJECT);
 		report_bug(NULL, 0, "double free of a %u-byte object", h->size);
 	}
-	h->freed = 1;
 	call_rcu(&h->rcu, kobj_poison_rcu);
 }
 
 bool kobj_freed(const void *p)
 {
-	return hdr_of(p)->freed != 0;
+	return __atomic_load_n(&hdr_of(p)->freed, __ATOMIC_ACQUIRE) != 0;
 }
 
 void arena_reset(void)
 {
-	UNPOISON(arena, arena_used);
+	UNPOISON(arena, arena_used < ARENA_SIZE ? arena_used : ARENA_SIZE);
 	arena_used = 0;
 }

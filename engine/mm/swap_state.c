@@ -154,8 +154,8 @@ static void swap_readpage(struct page *page, swp_entry_t entry)
 	VM_BUG_ON_PAGE(!PageLocked(page), page);
 	check_page_alive(page, "swap_readpage");
 	cache_phys_write(page_to_pfn(page), -1);
-	memcpy(page->data, swap_info.data[swp_offset(entry)],
-	       sizeof(page->data));
+	for (int s = 0; s < PAGE_SLOTS; s++)
+		page_data_write(page, s, swap_info.data[swp_offset(entry)][s]);
 	SetPageUptodate(page);
 	unlock_page(page);	/* the read completes at once */
 }
@@ -227,8 +227,8 @@ int swap_writepage(struct page *page)
 	sched_point(EV_NOTE, "swap_writepage", __func__, page,
 		    page_to_pfn(page), entry.val);
 	cache_phys_read(page_to_pfn(page), true);	/* I/O-coherent DMA */
-	memcpy(swap_info.data[swp_offset(entry)], page->data,
-	       sizeof(page->data));
+	for (int s = 0; s < PAGE_SLOTS; s++)
+		swap_info.data[swp_offset(entry)][s] = page_data_read(page, s);
 	unlock_page(page);	/* the write completes at once */
 	return 0;
 }

@@ -62,7 +62,7 @@ static unsigned char __swap_entry_free_locked(struct swap_info_struct *si,
 	usage = count | has_cache;
 	WRITE_ONCE(si->swap_map[offset], usage);
 	if (!usage)
-		si->inuse_pages--;	/* swap_range_free() */
+		WRITE_ONCE(si->inuse_pages, si->inuse_pages - 1);	/* swap_range_free() */
 	return usage;
 }
 
@@ -90,7 +90,7 @@ swp_entry_t folio_alloc_swap(struct folio *folio)
 		if (si->swap_map[off])
 			continue;
 		WRITE_ONCE(si->swap_map[off], SWAP_HAS_CACHE);
-		si->inuse_pages++;
+		WRITE_ONCE(si->inuse_pages, si->inuse_pages + 1);
 		entry = swp_entry(SWP_SWAPFILE, off);
 		break;
 	}

@@ -19,6 +19,7 @@
 #include <migrace/run.h>
 #include <migrace/tlb.h>
 #include "../sched/sched_core.h"
+#include "../sched/stress.h"
 
 
 _Static_assert(MEM_PRIVATE == DMIRROR_MEM_PRIVATE &&
@@ -142,7 +143,8 @@ static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
 			return ret;
 		if (ret & VM_FAULT_OOM)
 			return ret;
-		if (tries > 200) {
+		/* Stress mode: the watchdog judges progress by the clock. */
+		if (tries > 200 && !stress_mode) {
 			if (!nr_free_pages())
 				return VM_FAULT_OOM;
 			report_bug(mm, addr,
@@ -160,15 +162,27 @@ static int read_slot(const struct op *op, int own)
 	return own;
 }
 
+/*
+ * A user access and its check: in stress mode the oracle's lock is held
+ * from before the access (its faults included) to the check, so the
+ * other CPUs' operations begin and end before or after it, never between
+ * the access and its check; in controlled mode nothing runs between the
+ * two anyway.  Deadlock-free: the lock is only taken with no emulated
+ * lock held, and nobody holding an emulated lock waits for it.
+ */
 static void do_read(struct mm_struct *mm, const struct op *op, int cpu)
 {
 	unsigned long addr = op_addr(op);
 	int slot = read_slot(op, cpu);
 	u64 val = 0;
-	int ret = user_access(mm, addr, slot, false, &val);
+	int ret;
 
-	if (ret & VM_FAULT_OOM)
+	oracle_lock();
+	ret = user_access(mm, addr, slot, false, &val);
+	if (ret & VM_FAULT_OOM) {
+		oracle_unlock();
 		return;
+	}
 	if (ret & VM_FAULT_SIGBUS)
 		report_bug(mm, addr, "SIGBUS on a load from %#lx", addr);
 	if (ret)
@@ -177,6 +191,7 @@ static void do_read(struct mm_struct *mm, const struct op *op, int cpu)
 			  ret ? -1 : (int)current_cpu->last_pfn,
 			  ret ? "" :
 			  current_cpu->last_tlb_hit ? "(TLB hit" : "(page walk");
+	oracle_unlock();
 }
 
 static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
@@ -184,7 +199,10 @@ static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
 	unsigned long addr = op_addr(op);
 	u64 val = ((u64)(cpu + 1) << 48) | ((u64)op->proc << 40) | ++M.seq[cpu];
 	int h = oracle_op_begin(op->proc, op->page, 1, cpu, cpu, val, "write");
-	int ret = user_access(mm, addr, cpu, true, &val);
+	int ret;
+
+	oracle_lock();
+	ret = user_access(mm, addr, cpu, true, &val);
 
 	if (ret & VM_FAULT_SIGBUS)
 		report_bug(mm, addr, "SIGBUS on a store to %#lx", addr);
@@ -192,6 +210,7 @@ static void do_write(struct mm_struct *mm, const struct op *op, int cpu)
 	if ((ret & VM_FAULT_SIGSEGV) && current_cpu->si_code == SI_SEGV_MAPERR)
 		oracle_check_read(mm, op->proc, op->page, cpu, VAL_UNMAPPED,
 				  addr, -1, "");
+	oracle_unlock();
 	oracle_op_end(h, ret == 0);
 	/* The page is dirty now: MADV_FREE can no longer discard it. */
 	if (ret == 0)
@@ -258,7 +277,10 @@ static void do_device_read(struct mm_struct *mm, const struct op *op, int cpu)
 	};
 
 	(void)cpu;
+	/* As do_read(): in stress mode the access and its check are atomic. */
+	oracle_lock();
 	dmirror_device_access(&M.dmirrors[op->proc], io.addr, &io.a);
+	oracle_unlock();
 }
 
 static void do_device_write(struct mm_struct *mm, const struct op *op,
@@ -273,7 +295,9 @@ static void do_device_write(struct mm_struct *mm, const struct op *op,
 	int h = oracle_op_begin(op->proc, op->page, 1, DEV_SLOT, DEV_SLOT,
 				io.val, "device_write()");
 
+	oracle_lock();
 	dmirror_device_access(&M.dmirrors[op->proc], io.addr, &io.a);
+	oracle_unlock();
 	/*
 	 * Not oracle_page_written(): the kernel learns of a write from the
 	 * pte's dirty bit, which a device store through the mirror does not
@@ -282,25 +306,30 @@ static void do_device_write(struct mm_struct *mm, const struct op *op,
 	oracle_op_end(h, io.done);
 }
 
+/* Atomics: stress mode runs the CPUs' ops truly concurrently. */
 static void remap_begin(int proc, int page, int npages)
 {
 	for (int pg = page; pg < page + npages && pg < REGION_PAGES; pg++) {
-		M.remap_epoch[proc][pg]++;
-		M.remap_inflight[proc][pg]++;
+		__atomic_add_fetch(&M.remap_epoch[proc][pg], 1, __ATOMIC_ACQ_REL);
+		__atomic_add_fetch(&M.remap_inflight[proc][pg], 1,
+				   __ATOMIC_ACQ_REL);
 	}
 }
 
 static void remap_end(int proc, int page, int npages)
 {
 	for (int pg = page; pg < page + npages && pg < REGION_PAGES; pg++)
-		M.remap_inflight[proc][pg]--;
+		__atomic_sub_fetch(&M.remap_inflight[proc][pg], 1,
+				   __ATOMIC_ACQ_REL);
 }
 
 /* ---- oracle 5: pins (FOLL_PIN users doing DMA) ---- */
 
 static bool pin_coherent(const struct pin *pn, int proc, int page)
 {
-	return pn->coherent && pn->epoch == M.remap_epoch[proc][page];
+	return pn->coherent &&
+	       pn->epoch == __atomic_load_n(&M.remap_epoch[proc][page],
+					    __ATOMIC_ACQUIRE);
 }
 
 static void do_pin(struct mm_struct *mm, const struct op *op, int cpu)
@@ -308,8 +337,10 @@ static void do_pin(struct mm_struct *mm, const struct op *op, int cpu)
 	struct pin *pn = &M.pins[cpu][op->proc][op->page];
 	unsigned long addr = op_addr(op);
 	unsigned int gup_flags = 0;
-	u32 epoch = M.remap_epoch[op->proc][op->page];
-	bool quiet = !M.remap_inflight[op->proc][op->page];
+	u32 epoch = __atomic_load_n(&M.remap_epoch[op->proc][op->page],
+				    __ATOMIC_ACQUIRE);
+	bool quiet = !__atomic_load_n(&M.remap_inflight[op->proc][op->page],
+				      __ATOMIC_ACQUIRE);
 	struct page *page;
 	long ret;
 
@@ -348,16 +379,23 @@ static void do_pin_write(struct mm_struct *mm, const struct op *op, int cpu)
 	/* A legal pinner writes only through a FOLL_WRITE pin. */
 	if (!pn->held || !(pn->flags & PIN_WRITE))
 		return;
+	/*
+	 * In stress mode an munmap must not complete between the check
+	 * and the begin: a definite store that starts after it would hide
+	 * it from the oracle.
+	 */
+	oracle_lock();
 	if (pin_coherent(pn, op->proc, op->page))
 		h = oracle_op_begin(op->proc, op->page, 1, cpu, cpu, val,
 				    "pin_write()");
 	else
 		h = oracle_maybe_begin(op->proc, op->page, 1, cpu, cpu, val,
 				       "pin_write()");
+	oracle_unlock();
 	sched_point(EV_USER, "dma store", "pin_write", mm, addr, val);
 	check_page_alive(pn->page, "DMA store through a pin");
 	cache_phys_write(page_to_pfn(pn->page), cpu);	/* I/O-coherent */
-	pn->page->data[cpu] = val;
+	page_data_write(pn->page, cpu, val);
 	pn->wrote = true;
 	oracle_op_end(h, true);
 }
@@ -371,13 +409,15 @@ static void do_pin_read(struct mm_struct *mm, const struct op *op, int cpu)
 
 	if (!pn->held)
 		return;
+	oracle_lock();
 	sched_point(EV_USER, "dma load", "pin_read", mm, addr, 0);
 	check_page_alive(pn->page, "DMA load through a pin");
 	cache_phys_read(page_to_pfn(pn->page), true);	/* I/O-coherent */
-	val = pn->page->data[slot];
+	val = page_data_read(pn->page, slot);
 	if (pin_coherent(pn, op->proc, op->page))
 		oracle_check_read(mm, op->proc, op->page, slot, val, addr,
 				  (int)page_to_pfn(pn->page), "(through a pin");
+	oracle_unlock();
 }
 
 static void unpin(struct pin *pn)
@@ -459,14 +499,23 @@ static void do_fork(int proc)
 	int child;
 	struct mm_struct *mm;
 
-	if (M.nprocs == MAX_PROCS)
+	/* Stress mode: two CPUs may fork at once; each gets its own id. */
+	child = __atomic_fetch_add(&M.nprocs, 1, __ATOMIC_ACQ_REL);
+	if (child >= MAX_PROCS) {
+		__atomic_store_n(&M.nprocs, MAX_PROCS, __ATOMIC_RELEASE);
 		return;
-	child = M.nprocs++;
+	}
 	oracle_fork_begin(proc, child);
 	mm = dup_mm(M.mms[proc], child);
-	if (mm && !dmirror_init(&M.dmirrors[child], &M.mdevice, mm))
-		M.mms[child] = mm;
+	if (mm && dmirror_init(&M.dmirrors[child], &M.mdevice, mm))
+		mm = NULL;
 	oracle_fork_end(proc, child);
+	/*
+	 * Other CPUs' ops on the child start only now: in stress mode its
+	 * registers are complete before anyone can reach them.
+	 */
+	if (mm)
+		__atomic_store_n(&M.mms[child], mm, __ATOMIC_RELEASE);
 }
 
 /*
@@ -520,7 +569,7 @@ static void exec_op(int cpu, int i)
 
 	sched_point(EV_OP_BEGIN, M.label[cpu][i], "program", NULL, addr, 0);
 	/* Shared state is read only after a preemption point. */
-	mm = M.mms[op->proc];
+	mm = __atomic_load_n(&M.mms[op->proc], __ATOMIC_ACQUIRE);
 	if (!mm)
 		goto out;	/* no such process (yet) */
 	thread = thread_op(op->kind);
@@ -625,8 +674,8 @@ static void exec_op(int cpu, int i)
 		/* A killed thread exits on its way back to user space. */
 		if (READ_ONCE(M.exited[op->proc]))
 			mmput(mm);
-		else
-			__atomic_sub_fetch(&mm->mm_users, 1, __ATOMIC_ACQ_REL);
+		else if (!__atomic_sub_fetch(&mm->mm_users, 1, __ATOMIC_ACQ_REL))
+			exit_mmap(mm);	/* stress: exit() ran since the test */
 	}
 out:
 	sched_point(EV_OP_END, M.ret_label[cpu][i], "program", mm, addr, 0);
@@ -865,6 +914,18 @@ int run_program(const struct program *p, const struct settings *s,
 			current_cpu = &cpus[c];
 			cpu_main(c);
 		}
+	} else if (strat->kind == STRAT_STRESS) {
+		int r = stress_run_cpus(cpu_main, res->title,
+					sizeof(res->title), res->report,
+					sizeof(res->report));
+
+		if (r == 2) {	/* the watchdog: its report is written */
+			current_cpu = NULL;
+			res->bug = true;
+			goto out;
+		}
+		if (r)
+			goto reported;
 	} else if (sched_run_cpus(cpu_main)) {
 		goto reported;
 	}

@@ -85,6 +85,8 @@ bool __spin_trylock(spinlock_t *l, const char *what, const char *func)
 		current_cpu->spin_held++;
 		current_cpu->locks_held++;
 	}
+	if (stress_mode)
+		stress_lock_held(l, l->name, func);
 	return true;
 }
 
@@ -107,12 +109,14 @@ void __spin_lock(spinlock_t *l, const char *what, const char *func)
 			report_bug(NULL, 0,
 				   "recursive locking of %s in %s() (AA deadlock)",
 				   l->name, func);
-		sched_block(l, what, func);
+		sched_spin_wait(l, what, func);
 	}
 	if (current_cpu) {
 		current_cpu->spin_held++;
 		current_cpu->locks_held++;
 	}
+	if (stress_mode)
+		stress_lock_held(l, l->name, func);
 }
 
 void __spin_unlock(spinlock_t *l, const char *what, const char *func)
@@ -128,7 +132,20 @@ void __spin_unlock(spinlock_t *l, const char *what, const char *func)
 		current_cpu->spin_held--;
 		current_cpu->locks_held--;
 	}
+	if (stress_mode)
+		stress_lock_dropped(l);
 	sched_wake(l);
+}
+
+/*
+ * The count is updated with cmpxchg: in controlled mode nothing runs
+ * between the read and the update, so it always succeeds; in stress mode
+ * another CPU may have changed it and the caller tries again.
+ */
+static bool rwsem_cmpxchg(struct rw_semaphore *s, int old, int new)
+{
+	return __atomic_compare_exchange_n(&s->count, &old, new, false,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
 /*
@@ -145,13 +162,17 @@ void __down_read(struct rw_semaphore *s, const char *what, const char *func)
 		v = lock_word(&s->count);
 		check_lock_word(s, v, what, func);
 		if (v >= 0 && !(v & 0x40000000)) {
-			s->count = v + 1;
-			break;
+			/* Always succeeds in controlled mode. */
+			if (rwsem_cmpxchg(s, v, v + 1))
+				break;
+			continue;
 		}
 		sched_block(s, what, func);
 	}
 	if (current_cpu)
 		current_cpu->locks_held++;
+	if (stress_mode)
+		stress_lock_held(s, s->name, func);
 }
 
 bool __down_read_trylock(struct rw_semaphore *s, const char *what,
@@ -160,27 +181,32 @@ bool __down_read_trylock(struct rw_semaphore *s, const char *what,
 	int v;
 
 	sched_point(EV_LOCK, what, func, s, 0, 0);
-	v = lock_word(&s->count);
-	check_lock_word(s, v, what, func);
-	if (v < 0 || (v & 0x40000000))
-		return false;
-	s->count = v + 1;
+	do {
+		v = lock_word(&s->count);
+		check_lock_word(s, v, what, func);
+		if (v < 0 || (v & 0x40000000))
+			return false;
+	} while (!rwsem_cmpxchg(s, v, v + 1));
 	if (current_cpu)
 		current_cpu->locks_held++;
+	if (stress_mode)
+		stress_lock_held(s, s->name, func);
 	return true;
 }
 
 void __up_read(struct rw_semaphore *s, const char *what, const char *func)
 {
 	sched_point(EV_UNLOCK, what, func, s, 0, 0);
-	if ((s->count & 0x3fffffff) <= 0) {
+	if ((READ_ONCE(s->count) & 0x3fffffff) <= 0) {
 		report_obj(s, RO_RWSEM);
 		report_bug(NULL, 0, "%s() in %s(): %s not read-locked", what,
 			   func, s->name);
 	}
-	s->count--;
+	__atomic_sub_fetch(&s->count, 1, __ATOMIC_RELEASE);
 	if (current_cpu)
 		current_cpu->locks_held--;
+	if (stress_mode)
+		stress_lock_dropped(s);
 	sched_wake(s);
 }
 
@@ -198,28 +224,34 @@ void __down_write(struct rw_semaphore *s, const char *what, const char *func)
 		v = lock_word(&s->count);
 		check_lock_word(s, v, what, func);
 		if ((v & 0x3fffffff) == 0 && v >= 0) {
-			s->count = -1;
-			break;
+			if (rwsem_cmpxchg(s, v, -1))
+				break;
+			continue;
 		}
-		if (v >= 0)
-			s->count = v | 0x40000000;
+		if (v >= 0 && !(v & 0x40000000) &&
+		    !rwsem_cmpxchg(s, v, v | 0x40000000))
+			continue;
 		sched_block(s, what, func);
 	}
 	if (current_cpu)
 		current_cpu->locks_held++;
+	if (stress_mode)
+		stress_lock_held(s, s->name, func);
 }
 
 void __up_write(struct rw_semaphore *s, const char *what, const char *func)
 {
 	sched_point(EV_UNLOCK, what, func, s, 0, 0);
-	if (s->count != -1) {
+	if (READ_ONCE(s->count) != -1) {
 		report_obj(s, RO_RWSEM);
 		report_bug(NULL, 0, "%s() in %s(): %s not write-locked", what,
 			   func, s->name);
 	}
-	s->count = 0;
+	__atomic_store_n(&s->count, 0, __ATOMIC_RELEASE);
 	if (current_cpu)
 		current_cpu->locks_held--;
+	if (stress_mode)
+		stress_lock_dropped(s);
 	sched_wake(s);
 }
 
@@ -231,12 +263,12 @@ void __downgrade_write(struct rw_semaphore *s, const char *what,
 		       const char *func)
 {
 	sched_point(EV_UNLOCK, what, func, s, 0, 0);
-	if (s->count != -1) {
+	if (READ_ONCE(s->count) != -1) {
 		report_obj(s, RO_RWSEM);
 		report_bug(NULL, 0, "%s() in %s(): %s not write-locked", what,
 			   func, s->name);
 	}
-	s->count = 1;
+	__atomic_store_n(&s->count, 1, __ATOMIC_RELEASE);
 	sched_wake(s);
 }
 
@@ -245,8 +277,11 @@ void __downgrade_write(struct rw_semaphore *s, const char *what,
 bool __trylock_page(struct page *page, const char *func)
 {
 	check_page_alive(page, "trylock_page");
-	return !__test_and_set_page_flag(page, PG_locked, "trylock_page",
-					 func);
+	if (__test_and_set_page_flag(page, PG_locked, "trylock_page", func))
+		return false;
+	if (stress_mode)
+		stress_lock_held(page, "page lock", func);
+	return true;
 }
 
 void __lock_page(struct page *page, const char *func)
@@ -255,6 +290,8 @@ void __lock_page(struct page *page, const char *func)
 	check_page_alive(page, "lock_page");
 	while (__test_and_set_page_flag(page, PG_locked, "lock_page", func))
 		sched_block(page, "lock_page", func);
+	if (stress_mode)
+		stress_lock_held(page, "page lock", func);
 }
 
 void __unlock_page(struct page *page, const char *func)
@@ -265,6 +302,8 @@ void __unlock_page(struct page *page, const char *func)
 			   func, page_to_pfn(page));
 	}
 	__clear_page_flag(page, PG_locked, "unlock_page", func);
+	if (stress_mode)
+		stress_lock_dropped(page);
 	sched_wake(page);
 }
 

@@ -17,6 +17,7 @@
 #include <migrace/rcu.h>
 #include "fiber.h"
 #include "sched_core.h"
+#include "stress.h"
 
 enum { VCPU_RUNNABLE, VCPU_BLOCKED, VCPU_DONE };
 
@@ -498,6 +499,10 @@ void sched_point(enum ev_kind kind, const char *what, const char *func,
 {
 	int next;
 
+	if (stress_mode) {
+		stress_point(kind, what, func, obj, addr, val);
+		return;
+	}
 	if (!S.active || S.cur < 0)
 		return;
 	if (!S.v[S.cur].fresh) {
@@ -521,6 +526,11 @@ void sched_point(enum ev_kind kind, const char *what, const char *func,
 
 void sched_yield_point(const char *what, const char *func)
 {
+	if (stress_mode) {
+		stress_point(EV_NOTE, what, func, NULL, 0, 0);
+		stress_yield();
+		return;
+	}
 	S.yielding = true;
 	sched_point(EV_NOTE, what, func, NULL, 0, 0);
 	S.yielding = false;
@@ -530,6 +540,10 @@ void sched_block(const void *obj, const char *what, const char *func)
 {
 	struct vcpu *v;
 
+	if (stress_mode) {
+		stress_block(obj, what, func);
+		return;
+	}
 	if (!S.active || S.cur < 0) {
 		/* Single-threaded set-up/teardown: nobody could wake us. */
 		report_bug(NULL, 0, "%s() would block on %s outside a run",
@@ -546,6 +560,10 @@ void sched_block(const void *obj, const char *what, const char *func)
 
 void sched_wake(const void *obj)
 {
+	if (stress_mode) {
+		stress_wake(obj);
+		return;
+	}
 	if (!S.active)
 		return;
 	for (int c = 0; c < S.ncpus; c++) {
@@ -558,9 +576,18 @@ void sched_wake(const void *obj)
 	}
 }
 
+void sched_spin_wait(const void *obj, const char *what, const char *func)
+{
+	if (stress_mode)
+		stress_spin_wait(obj, what, func);
+	else
+		sched_block(obj, what, func);
+}
+
+/* Stress mode: the watchdog sees a CPU that makes no progress. */
 void sched_livelock_check(const char *what)
 {
-	if (S.active && S.step > MAX_STEPS)
+	if (!stress_mode && S.active && S.step > MAX_STEPS)
 		report_bug(NULL, 0, "livelock: %s", what);
 }
 
@@ -626,6 +653,17 @@ void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
 		memset(pair_tab, 0, sizeof(pair_tab));
 		pair_gen = 1;
 	}
+	if (st->kind == STRAT_STRESS) {
+		S.step = 0;
+		S.hash = 0;
+		S.rec = rec;
+		if (rec)
+			rec->nseg = 0;
+		S.trace_out = NULL;
+		S.cur = -1;
+		stress_begin(ncpus);
+		return;
+	}
 	S.rng.s = st->seed;
 	S.step = 0;
 	S.hash = 0xcbf29ce484222325ULL;
@@ -688,11 +726,15 @@ void sched_end(void)
 
 bool sched_in_cpu(void)
 {
+	if (stress_mode)
+		return stress_in_cpu();
 	return S.active && S.cur >= 0;
 }
 
 void sched_abort_cpu(void)
 {
+	if (stress_mode)
+		stress_abort_cpu();
 	S.aborted = true;
 	switch_to(-1, true);
 	abort();
@@ -720,6 +762,8 @@ u64 sched_hash(void)
 
 u64 sched_steps(void)
 {
+	if (stress_mode)
+		return 0;	/* the oracle's clock orders events itself */
 	return S.step;
 }
 
@@ -735,6 +779,8 @@ u64 sched_preemptions(void)
 
 const struct trace_ev *sched_trace(int *n)
 {
+	if (stress_mode)
+		return stress_trace(n);
 	*n = S.ntrace;
 	return S.trace;
 }

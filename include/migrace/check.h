@@ -68,6 +68,14 @@ void oracle_op_end(int handle, bool happened);
 void oracle_check_read(const struct mm_struct *mm, int proc, int page,
 		       int slot, u64 got, unsigned long addr, int pfn,
 		       const char *how);
+/*
+ * Stress mode: hold the oracle's lock around a load and its check (no-op
+ * in controlled mode, where nothing runs between the two).
+ */
+void oracle_lock(void);
+void oracle_unlock(void);
+void oracle_lock_abandon(void);	/* stress.c: a stopped CPU thread */
+
 /* Initial value of a slot when the region is populated at set-up. */
 u64 oracle_initial_value(int proc, int page, int slot);
 /*

@@ -60,6 +60,15 @@ struct cpu {
 	int irqs_off;
 	struct tlb_flush_req pending[MAX_PENDING_FLUSH];
 	int npending;
+	/*
+	 * Stress mode: @pending is filled by other CPUs' threads under
+	 * @ipi_lock; the target handles it at a preemption point with
+	 * interrupts on and acknowledges up to @ipi_req.  A CPU whose
+	 * thread is not running (@ipi_online false) is flushed directly.
+	 */
+	u64 ipi_req, ipi_ack;
+	int ipi_lock;
+	bool ipi_online;
 
 	int spin_held;	/* spinlocks held: sleeping now is a bug */
 	int locks_held;	/* all locks: must be 0 on return to user */
@@ -86,5 +95,7 @@ static inline int smp_processor_id(void)
 void cpus_reset(int n);
 void local_irq_disable(void);
 void local_irq_enable(void);
+/* Stress mode: this CPU's thread starts (true) or stops taking IPIs. */
+void cpu_ipi_online(struct cpu *c, bool on);
 
 #endif

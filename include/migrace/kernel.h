@@ -30,9 +30,46 @@ typedef int64_t s64;
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
 
-/* Plain volatile accesses: the scheduler makes them preemption points. */
-#define READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
-#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+/*
+ * Relaxed atomic accesses (plain moves on x86): in stress mode they race
+ * for real, and ThreadSanitizer must see them as the marked accesses they
+ * are.  The callers make them preemption points.  (typeof of a comma
+ * expression drops the qualifiers, so a const object can be read.)
+ */
+#if defined(__SANITIZE_THREAD__)
+#define MG_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MG_TSAN 1
+#endif
+#endif
+/*
+ * ThreadSanitizer does not model address dependencies: a lockless reader
+ * of a published pointer (a page table, a VMA) is ordered by one on real
+ * hardware, so under TSan READ_ONCE is an acquire.
+ */
+#ifdef MG_TSAN
+#define __READ_ONCE_ORDER __ATOMIC_ACQUIRE
+#else
+#define __READ_ONCE_ORDER __ATOMIC_RELAXED
+#endif
+#define READ_ONCE(x)                                                      \
+	({                                                                \
+		__typeof__(((void)0, (x))) __ro;                          \
+		__atomic_load(&(x), &__ro, __READ_ONCE_ORDER);            \
+		__ro;                                                     \
+	})
+/* smp_wmb() + a store, as pmd_populate() after pmd_install()'s barrier */
+#define smp_store_release(p, v)                                           \
+	({                                                                \
+		__typeof__(((void)0, *(p))) __sr = (v);                   \
+		__atomic_store((p), &__sr, __ATOMIC_RELEASE);             \
+	})
+#define WRITE_ONCE(x, v)                                                  \
+	({                                                                \
+		__typeof__(((void)0, (x))) __wo = (v);                    \
+		__atomic_store(&(x), &__wo, __ATOMIC_RELAXED);            \
+	})
 
 /* ---- list_head, as in include/linux/list.h ---- */
 struct list_head {

@@ -101,7 +101,7 @@ static inline bool is_cow_mapping(unsigned long flags)
 
 static inline pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
 {
-	if (vma->vm_flags & VM_WRITE)
+	if (READ_ONCE(vma->vm_flags) & VM_WRITE)
 		pte = pte_mkwrite(pte);
 	return pte;
 }

@@ -51,6 +51,7 @@ struct mmu_notifier_subscriptions {
 	int nr;
 	unsigned long invalidate_seq;	/* odd: an invalidation is running */
 	int active_invalidate_ranges;
+	int lock;	/* stress mode: subscriptions->lock (a harness lock) */
 };
 
 void mmu_notifier_range_init(struct mmu_notifier_range *r,

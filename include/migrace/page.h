@@ -68,6 +68,21 @@ struct page {
 	u64 data[PAGE_SLOTS];
 };
 
+/*
+ * The bytes of a page are racy memory: a user store on one CPU, a copy
+ * by migration on another.  Relaxed atomics, as the hardware gives
+ * (plain moves on x86); ThreadSanitizer sees them as such in stress mode.
+ */
+static inline u64 page_data_read(const struct page *page, int slot)
+{
+	return __atomic_load_n(&page->data[slot], __ATOMIC_RELAXED);
+}
+
+static inline void page_data_write(struct page *page, int slot, u64 v)
+{
+	__atomic_store_n(&page->data[slot], v, __ATOMIC_RELAXED);
+}
+
 /* Only order-0 folios for now: a folio is its head page. */
 struct folio {
 	struct page page;
@@ -225,7 +240,7 @@ static inline void *page_mapping(struct page *page)
 		return &swapper_space;
 	if (PageAnon(page))
 		return NULL;
-	return page->mapping;
+	return READ_ONCE(page->mapping);
 }
 #define folio_mapping(f) page_mapping(&(f)->page)
 

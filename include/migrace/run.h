@@ -32,7 +32,12 @@ static inline u32 rng_below(struct rng *r, u32 n)
  * fibers; each CPU's program runs to completion in turn on the calling
  * thread and preemption points do nothing.
  */
-enum strategy_kind { STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY, STRAT_NONE };
+/*
+ * STRAT_STRESS: every CPU on its own pthread, truly concurrent (stress
+ * mode, engine/sched/stress.c); nothing is recorded or replayable.
+ */
+enum strategy_kind { STRAT_PCT, STRAT_RANDOM, STRAT_REPLAY, STRAT_NONE,
+		     STRAT_STRESS };
 
 struct strategy {
 	int kind;

@@ -47,4 +47,22 @@ void sched_yield_point(const char *what, const char *func);
 /* A step bound for waits that poll (livelock detection). */
 void sched_livelock_check(const char *what);
 
+/*
+ * A spinlock is held by someone else: controlled mode parks the CPU like
+ * sched_block(); stress mode spins (the caller re-tries the atomic).
+ */
+void sched_spin_wait(const void *obj, const char *what, const char *func);
+
+/*
+ * Stress mode (engine/sched/stress.c): every CPU on its own pthread.  Set
+ * for the whole `migrace stress` run; the controlled scheduler's hooks
+ * test it first, so the controlled mode pays one predictable branch.
+ */
+extern bool stress_mode;
+/* Stress mode: locks held by this CPU, for the watchdog's report. */
+void stress_lock_held(const void *obj, const char *name, const char *func);
+void stress_lock_dropped(const void *obj);
+/* Stress mode: handle the flush IPIs queued for this CPU (irqs on). */
+void stress_handle_ipis(void);
+
 #endif
