@@ -227,7 +227,7 @@ write_doc() {
 	set yrange [0.01:$((cap * 3))]
 	set ylabel "seconds"
 	set xtics rotate by -30
-	set key top left
+	set key outside right top
 	set grid ytics
 	plot $cols
 	EOF
