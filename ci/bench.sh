@@ -107,6 +107,16 @@ ttf_libfuzzer() {	# FIX SEED
 	if grep -q '^BUG: migrace' "$d/log"; then elapsed "$t0" "$t1"; else echo ">$cap"; fi
 }
 
+# afl-fuzz 4.04c can leave its CMPLOG fork server's stopped persistent
+# child behind (reparented to init): end those of this checkout's binaries.
+reap_afl() {
+	local p
+	for p in $(ps -eo pid=,ppid=,args= | awk -v a="$afl" -v c="$aflc" \
+			'$2 == 1 && ($3 == a || $3 == c) { print $1 }'); do
+		kill -9 "$p" 2>/dev/null
+	done
+}
+
 ttf_afl() {	# FIX SEED
 	local d=$tmp/afl t0 t1 c=""
 	rm -rf "$d" && mkdir -p "$d/in"
@@ -119,6 +129,7 @@ ttf_afl() {	# FIX SEED
 		timeout $((cap + 30)) afl-fuzz -s "$2" -V "$cap" -i "$d/in" -o "$d/out" \
 		-x "$dict" $c -- "$afl" > "$d/log" 2>&1
 	t1=$(now)
+	reap_afl
 	if grep -qs 'saved_crashes *: [1-9]' "$d/out/default/fuzzer_stats"; then
 		elapsed "$t0" "$t1"
 	else
@@ -179,6 +190,7 @@ tput_line() {
 		AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
 			timeout $((tput + 30)) afl-fuzz -s 1 -V "$tput" -i "$d/in" -o "$d/out" \
 			-x "$dict" -- "$afl" > /dev/null 2>&1
+		reap_afl
 		sed -n 's/^execs_per_sec *: *\([0-9]*\).*/\1/p' "$d/out/default/fuzzer_stats" 2>/dev/null
 		;;
 	esac
@@ -227,7 +239,7 @@ write_doc() {
 	set yrange [0.01:$((cap * 3))]
 	set ylabel "seconds"
 	set xtics rotate by -30
-	set key top left
+	set key outside right top
 	set grid ytics
 	plot $cols
 	EOF
