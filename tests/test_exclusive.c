@@ -456,6 +456,41 @@ TEST(stale_device_entry_is_caught_at_the_access)
 }
 
 /*
+ * A zap between the device's hmm_range_fault() and its mapping: the
+ * driver's mmu_interval_read_retry() fails, it walks again (faulting in
+ * the zero page for the read) and then reads through the new entry.
+ */
+TEST(racing_invalidation_makes_the_device_fault_retry)
+{
+	const char *text =
+		"setup populate\n"
+		"cpu 0:\n"
+		"    device_read(p0)\n"
+		"cpu 1:\n"
+		"    madvise(p0, 1, MADV_DONTNEED)\n"
+		"schedule:\n"
+		"    run 0 until mmap_read_unlock in dmirror_range_fault\n"
+		"    run 1 to end\n"
+		"    run 0 to end\n";
+	int first, second, load;
+
+	ASSERT_EQ(run_traced(text), 0);
+	first = tr_find(0, 0, "lock", "mmap_read_lock", "dmirror_range_fault");
+	ASSERT_TRUE(first >= 0);
+	second = tr_find(first + 1, 0, "lock", "mmap_read_lock",
+			 "dmirror_range_fault");
+	ASSERT_TRUE(second > first);
+	/* The zap ran in between. */
+	ASSERT_TRUE(tr_find(first, 1, "pte-read", "ptep_get", "zap_pte_range") <
+		    second);
+	load = tr_find(second, 0, "user", "device load", "device_read");
+	ASSERT_TRUE(load > second);
+	/* Two walks, not more: the zero page's entry is not empty. */
+	ASSERT_TRUE(tr_find(second + 1, 0, "lock", "mmap_read_lock",
+			    "dmirror_range_fault") < 0);
+}
+
+/*
  * test_hmm's own order (lib/test_hmm.c dmirror_exclusive(): no owner, no
  * notifier sequence check, the pages locked while it maps them): a zap
  * that runs between make_device_exclusive_range() and

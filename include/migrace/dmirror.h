@@ -13,17 +13,19 @@
 
 #define DPT_ENTRIES (PTRS_PER_PGD * PTRS_PER_PMD * PTRS_PER_PTE)
 /*
- * A device page table entry: (pfn << DPT_PFN_SHIFT) | flags, 0 when empty.
- * DPT_WRITE: the device may write; DPT_ATOMIC: the page is the device's
- * exclusively (make_device_exclusive_range(), test_hmm's
+ * A device page table entry: (pfn << DPT_PFN_SHIFT) | DPT_VALID | flags,
+ * 0 when empty.  DPT_VALID: a read-only entry of pfn 0 (the zero page)
+ * is not empty.  DPT_WRITE: the device may write; DPT_ATOMIC: the page is
+ * the device's exclusively (make_device_exclusive_range(), test_hmm's
  * DPT_XA_TAG_ATOMIC), the CPU maps it with a device-exclusive entry.
  */
 #define DPT_WRITE	BIT(0)
 #define DPT_ATOMIC	BIT(1)
-#define DPT_PFN_SHIFT	2
+#define DPT_VALID	BIT(2)
+#define DPT_PFN_SHIFT	3
 static inline unsigned long dpt_entry(unsigned long pfn, unsigned long flags)
 {
-	return (pfn << DPT_PFN_SHIFT) | flags;
+	return (pfn << DPT_PFN_SHIFT) | DPT_VALID | flags;
 }
 static inline unsigned long dpt_pfn(unsigned long entry)
 {
