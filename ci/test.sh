@@ -83,7 +83,7 @@ step "build (asan: ASan+UBSan)" build asan
 step "ctest (asan)" ctest --preset asan -j2 -E "explore/|fleet/|ossfuzz/"
 step "explore under ASan+UBSan" ./build-asan/migrace explore --runs 20000 --seed 5
 step "build (tsan)" build tsan
-step "ctest (tsan)" ctest --preset tsan -j2 -E "explore/|fleet/|ossfuzz/"
+step "ctest (tsan: unit and stress tests)" ctest --preset tsan -j2 -R "^(unit|stress)/"
 step "build (fuzz: libFuzzer)" build fuzz
 step "libFuzzer smoke, fixed engine, 30 s" fuzz_smoke build-fuzz/fuzz_migrate 30
 step "libFuzzer finds young-dirty-entry (strict), decoded repro reproduces" fuzz_finds
