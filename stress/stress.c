@@ -233,27 +233,6 @@ static bool same_kind(const char *a, const char *b)
 	return !strcmp(ka, kb);
 }
 
-static void slug(const char *title, char *out, size_t len)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; title[i] && j + 1 < len && j < 40; i++) {
-		char c = title[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-			out[j++] = c;
-		else if (c >= 'A' && c <= 'Z')
-			out[j++] = (char)(c - 'A' + 'a');
-		else if (j && out[j - 1] != '-')
-			out[j++] = '-';
-		if (c == ':' || c == '(')
-			break;
-	}
-	while (j && out[j - 1] == '-')
-		j--;
-	out[j] = 0;
-}
-
 static char *out_path(const struct stress_cli *o, const char *title,
 		      const char *suffix, u64 tag)
 {
@@ -266,7 +245,7 @@ static char *out_path(const struct stress_cli *o, const char *title,
 		mkdir("corpus", 0777);
 		mkdir("corpus/crashes", 0777);
 	}
-	slug(title, name, sizeof(name));
+	repro_slug(title, name, sizeof(name));
 	n = strlen(dir) + strlen(name) + strlen(suffix) + 40;
 	p = malloc(n);
 	if (p)

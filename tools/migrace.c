@@ -158,27 +158,6 @@ static int cmd_fixes(void)
 	return 0;
 }
 
-static void slug(const char *title, char *out, size_t len)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; title[i] && j + 1 < len && j < 40; i++) {
-		char c = title[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-			out[j++] = c;
-		else if (c >= 'A' && c <= 'Z')
-			out[j++] = (char)(c - 'A' + 'a');
-		else if (j && out[j - 1] != '-')
-			out[j++] = '-';
-		if (c == ':' || c == '(')
-			break;
-	}
-	while (j && out[j - 1] == '-')
-		j--;
-	out[j] = 0;
-}
-
 /* Refuse an output path that cannot be written before spending a run on it. */
 static int check_out_path(const char *path)
 {
@@ -468,7 +447,7 @@ static int cmd_explore(int argc, char **argv)
 				if (o.out) {
 					path = strdup(o.out);
 				} else {
-					slug(res.title, name, sizeof(name));
+					repro_slug(res.title, name, sizeof(name));
 					mkdir("corpus", 0777);
 					mkdir("corpus/crashes", 0777);
 					plen = strlen(name) + 64;

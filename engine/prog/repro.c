@@ -1175,3 +1175,25 @@ int repro_check_points(const struct repro *r, const char *name, char *err,
 	}
 	return 0;
 }
+
+/* A file name from a report title: lower case, dashes, up to ':' or '('. */
+void repro_slug(const char *title, char *out, size_t len)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; title[i] && j + 1 < len && j < 40; i++) {
+		char c = title[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			out[j++] = c;
+		else if (c >= 'A' && c <= 'Z')
+			out[j++] = (char)(c - 'A' + 'a');
+		else if (j && out[j - 1] != '-')
+			out[j++] = '-';
+		if (c == ':' || c == '(')
+			break;
+	}
+	while (j && out[j - 1] == '-')
+		j--;
+	out[j] = 0;
+}

@@ -225,6 +225,8 @@ int repro_load(const char *path, struct repro *r, char *err, size_t errlen);
 void repro_print(FILE *f, const struct repro *r);
 /* 0, or -1 with errno set; a failed write leaves no file behind. */
 int repro_save(const char *path, const struct repro *r);
+/* A file name from a report title (corpus/crashes/<slug>-<hash>.repro). */
+void repro_slug(const char *title, char *out, size_t len);
 /* Same settings, program and schedule (the fields each op kind uses). */
 bool repro_equal(const struct repro *a, const struct repro *b);
 /*
