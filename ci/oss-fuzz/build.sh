@@ -50,8 +50,11 @@ target() {
 	shift 2
 	$CC $cflags "$@" -c "$file" -o "$obj/$name.main.o"
 	# $CXX links: the engine library of the infrastructure may be C++.
+	# stress mode's RCU is liburcu (urcu-memb), the Dockerfile installs
+	# it; linked statically, as the OSS-Fuzz runner image does not have it
 	$CXX $CXXFLAGS "$obj/$name.main.o" "$obj/libmigrace.a" \
-		$LIB_FUZZING_ENGINE -o "$OUT/$name"
+		$LIB_FUZZING_ENGINE -l:liburcu-memb.a -l:liburcu-common.a -lpthread \
+		-o "$OUT/$name"
 	targets="$targets $name"
 }
 

@@ -55,7 +55,8 @@ static void mutex_unlock(struct rw_semaphore *m)
 static void dpt_set(struct dmirror *dmirror, unsigned long addr,
 		    unsigned long entry)
 {
-	dmirror->pt[dpt_index(addr)] = entry;
+	/* xa_store(): the device's lockless lookups see all or nothing */
+	WRITE_ONCE(dmirror->pt[dpt_index(addr)], entry);
 	dmirror->own_seq++;
 }
 
@@ -64,7 +65,7 @@ static void dmirror_do_update(struct dmirror *dmirror, unsigned long start,
 {
 	for (unsigned long a = start; a < end; a += PAGE_SIZE)
 		if (a >= TASK_UNMAPPED_BASE && a < TASK_SIZE)
-			dmirror->pt[dpt_index(a)] = 0;
+			WRITE_ONCE(dmirror->pt[dpt_index(a)], 0);
 }
 
 /* An entry that does not map a device page this mirror migrated. */
@@ -106,7 +107,7 @@ static void dmirror_drop_foreign(struct dmirror *dmirror, unsigned long start,
 		if (!dpt_foreign(dmirror, *e))
 			continue;
 		page = pfn_to_page(dpt_pfn(*e));
-		*e = 0;
+		WRITE_ONCE(*e, 0);
 		/*
 		 * Another mirror's migration moves this device page: a
 		 * fault that saw it must not map it.  A system page under
@@ -590,7 +591,7 @@ static int dmirror_do_fault(struct dmirror *dmirror, struct hmm_range *range)
 			return -EACCES;
 		else if (WARN_ON(range->default_flags & HMM_PFN_WRITE))
 			return -EFAULT;
-		dmirror->pt[dpt_index(addr)] = entry;
+		WRITE_ONCE(dmirror->pt[dpt_index(addr)], entry);
 	}
 	return 0;
 }
@@ -923,8 +924,9 @@ static long dmirror_atomic_map(unsigned long start, unsigned long end,
 		/* Its own memory: the device reaches it without atomics. */
 		if (is_zone_device_page(pages[i]))
 			continue;
-		dmirror->pt[dpt_index(addr)] =
-			dpt_entry(page_to_pfn(pages[i]), DPT_WRITE | DPT_ATOMIC);
+		WRITE_ONCE(dmirror->pt[dpt_index(addr)],
+			   dpt_entry(page_to_pfn(pages[i]),
+				     DPT_WRITE | DPT_ATOMIC));
 	}
 	mutex_unlock(&dmirror->mutex);
 	return mapped;
