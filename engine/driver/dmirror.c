@@ -77,7 +77,7 @@ static bool dpt_foreign(struct dmirror *dmirror, unsigned long entry)
 		return false;
 	page = pfn_to_page(dpt_pfn(entry));
 	return !is_zone_device_page(page) ||
-	       page->zone_device_data != dmirror;
+	       READ_ONCE(page->zone_device_data) != dmirror;
 }
 
 /*
@@ -196,7 +196,7 @@ static void dmirror_devmem_free(struct page *page)
 	struct dmirror_device *mdevice = dmirror_page_to_device(page);
 	bool coherent = is_device_coherent_pgmap(page->pgmap);
 
-	page->zone_device_data = NULL;
+	WRITE_ONCE(page->zone_device_data, NULL);
 	__atomic_store_n(&page->flags, BIT(PG_buddy), __ATOMIC_RELEASE);
 	for (int s = 0; s < PAGE_SLOTS; s++)
 		page_data_write(page, s, PAGE_POISON);
@@ -385,7 +385,7 @@ static void dmirror_migrate_alloc_and_copy(struct migrate_vma *args,
 			copy_highpage(dpage, spage);
 		else
 			clear_highpage(dpage);
-		dpage->zone_device_data = dmirror;
+		WRITE_ONCE(dpage->zone_device_data, dmirror);
 		*dst = migrate_pfn(page_to_pfn(dpage));
 		if ((*src & MIGRATE_PFN_WRITE) ||
 		    (!spage && (args->vma->vm_flags & VM_WRITE)))

@@ -108,7 +108,7 @@ int memremap_pages(struct dev_pagemap *pgmap)
 		struct page *page = pfn_to_page(pgmap->first_pfn + i);
 
 		page->pgmap = pgmap;
-		page->zone_device_data = NULL;
+		WRITE_ONCE(page->zone_device_data, NULL);
 		__atomic_store_n(&page->_refcount, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&page->_mapcount, -1, __ATOMIC_RELAXED);
 		__atomic_store_n(&page->flags, BIT(PG_buddy), __ATOMIC_RELAXED);	/* free until the driver allocates */
@@ -173,7 +173,7 @@ void memunmap_pages(struct dev_pagemap *pgmap)
 		__atomic_store_n(&page->_refcount, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&page->_mapcount, -1, __ATOMIC_RELAXED);
 		WRITE_ONCE(page->mapping, NULL);
-		page->zone_device_data = NULL;
+		WRITE_ONCE(page->zone_device_data, NULL);
 		for (int s = 0; s < PAGE_SLOTS; s++)
 			page_data_write(page, s, PAGE_POISON);
 	}

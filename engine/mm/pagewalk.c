@@ -17,7 +17,8 @@ static int walk_pmd_range(pgd_t *pgd, unsigned long addr, unsigned long end,
 		pmd_t *pmd = pmd_offset(pgd, addr);
 
 		next = pmd_addr_end(addr, end);
-		if (!pmd || pmd_none(*pmd)) {
+		/* Lockless, as the kernel's walk: a racing fault may fill it. */
+		if (!pmd || !READ_ONCE(pmd->table)) {
 			if (ops->pte_hole)
 				err = ops->pte_hole(addr, next, 3, walk);
 		} else if (ops->pmd_entry) {

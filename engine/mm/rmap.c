@@ -167,7 +167,7 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 static void __page_set_anon_rmap(struct page *page, struct vm_area_struct *vma,
 				 unsigned long address, bool exclusive)
 {
-	struct anon_vma *anon_vma = vma->anon_vma;
+	struct anon_vma *anon_vma = READ_ONCE(vma->anon_vma);
 
 	BUG_ON(!anon_vma);
 	if (!PageAnon(page)) {
