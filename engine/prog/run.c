@@ -246,7 +246,7 @@ static void device_load(struct dmirror_access *a, struct page *page,
 		    entry);
 	check_page_alive(page, "device load through the mirror");
 	cache_phys_read(page_to_pfn(page), true);
-	val = page->data[io->slot];
+	val = page_data_read(page, io->slot);
 	io->done = true;
 	oracle_check_read(io->mm, io->op->proc, io->op->page, io->slot, val,
 			  io->addr, (int)page_to_pfn(page),
@@ -264,7 +264,7 @@ static void device_store(struct dmirror_access *a, struct page *page,
 	(void)entry;
 	check_page_alive(page, "device store through the mirror");
 	cache_phys_write(page_to_pfn(page), DEV_SLOT);
-	page->data[DEV_SLOT] = io->val;
+	page_data_write(page, DEV_SLOT, io->val);
 	io->done = true;
 }
 
