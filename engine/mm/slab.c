@@ -10,14 +10,6 @@
 #include <migrace/check.h>
 #include <migrace/rcu.h>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MG_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define MG_ASAN 1
-#endif
 #ifdef MG_ASAN
 void __asan_poison_memory_region(void const volatile *addr, size_t size);
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size);

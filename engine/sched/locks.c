@@ -10,14 +10,6 @@
 #include <migrace/page.h>
 #include <migrace/spinlock.h>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MG_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define MG_ASAN 1
-#endif
 #ifdef MG_ASAN
 int __asan_address_is_poisoned(void const volatile *addr);
 #endif

@@ -30,6 +30,15 @@ typedef int64_t s64;
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
 
+/* ASan: the lock and slab code keep freed memory poisoned for it too. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MG_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MG_ASAN 1
+#endif
+#endif
+
 /*
  * Relaxed atomic accesses (plain moves on x86): in stress mode they race
  * for real, and ThreadSanitizer must see them as the marked accesses they
