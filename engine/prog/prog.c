@@ -3,6 +3,9 @@
  * the alphabet, never a scenario: which ops and settings appear is drawn
  * per program ("swarm testing": each program enables a random subset of
  * the op kinds, so rare combinations are not drowned by common ones).
+ * prog_mutate() changes a program a little, for the searches that keep
+ * programs which reached new behaviour (explore's feedback, the fuzzers'
+ * custom mutators).
  */
 #include <stdio.h>
 #include <string.h>
@@ -452,4 +455,243 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 			break;
 		}
 	}
+}
+
+/*
+ * Program mutation.  Each call makes one small change that keeps the
+ * program well-formed (the parser would accept its repro file): insert,
+ * delete, swap, move or copy an op, retarget one (page, range, process,
+ * slot), redraw one's options, or flip a set-up option.  New ops are drawn
+ * by gen_op() mostly among the kinds the program already has (its swarm
+ * subset), sometimes among all.
+ */
+enum {
+	MUT_INSERT, MUT_DELETE, MUT_SWAP, MUT_MOVE, MUT_COPY, MUT_RETARGET,
+	MUT_REDRAW, MUT_REPLACE, MUT_SETUP, NR_MUTATIONS
+};
+
+static int prog_procs(const struct program *p)
+{
+	int procs = 1 + p->forked;
+
+	for (int c = 0; c < p->ncpus; c++)
+		for (int i = 0; i < p->nops[c]; i++)
+			procs += p->ops[c][i].kind == OP_FORK;
+	return procs < MAX_PROCS ? procs : MAX_PROCS;
+}
+
+static void mut_ctx(const struct program *p, struct rng *r, int *enabled,
+		    struct gen_ctx *g)
+{
+	bool any = false;
+
+	memset(g, 0, sizeof(*g));
+	memset(enabled, 0, NR_OP_KINDS * sizeof(*enabled));
+	if (rng_below(r, 4))
+		for (int c = 0; c < p->ncpus; c++)
+			for (int i = 0; i < p->nops[c]; i++) {
+				int k = p->ops[c][i].kind;
+
+				enabled[k] = weights[k];
+				any = true;
+			}
+	if (!any)
+		for (int k = 0; k < NR_OP_KINDS; k++)
+			enabled[k] = weights[k];
+	for (int k = 0; k < NR_OP_KINDS; k++)
+		g->total += enabled[k];
+	g->enabled = enabled;
+	g->procs = prog_procs(p);
+	g->hot = rng_below(r, REGION_PAGES);
+	/* A page an op of the program uses, so new ops meet old ones. */
+	for (int c = 0, n = 0; c < p->ncpus; c++)
+		for (int i = 0; i < p->nops[c]; i++)
+			if ((op_sigs[p->ops[c][i].kind].args & OPA_PAGE) &&
+			    !rng_below(r, ++n))
+				g->hot = p->ops[c][i].page;
+	for (int c = 0; c < p->ncpus; c++)
+		for (int i = 0; i < p->nops[c]; i++) {
+			const struct op *op = &p->ops[c][i];
+
+			g->have_exit |= op->kind == OP_EXIT;
+			if (op->kind == OP_PIN && g->npins < MAX_OPS)
+				g->pins[g->npins++] = op;
+		}
+}
+
+/* An op drawn as the generator draws one, in the context of @p. */
+static void mut_draw(const struct program *p, struct rng *r, struct op *op)
+{
+	int enabled[NR_OP_KINDS], k;
+	struct gen_ctx g;
+
+	mut_ctx(p, r, enabled, &g);
+	do {
+		k = draw_kind(r, &g);
+	} while (k == OP_EXIT && g.have_exit && g.total > enabled[OP_EXIT]);
+	gen_op(op, k, r, p->ncpus, &g);
+}
+
+static void del_op(struct program *p, int c, int i)
+{
+	memmove(&p->ops[c][i], &p->ops[c][i + 1],
+		(p->nops[c] - i - 1) * sizeof(struct op));
+	p->nops[c]--;
+}
+
+static bool ins_op(struct program *p, int c, int i, const struct op *op,
+		   int nops)
+{
+	if (p->nops[c] >= nops || p->nops[c] >= MAX_OPS)
+		return false;
+	memmove(&p->ops[c][i + 1], &p->ops[c][i],
+		(p->nops[c] - i) * sizeof(struct op));
+	p->ops[c][i] = *op;
+	p->nops[c]++;
+	return true;
+}
+
+/* A CPU with at least one op, or -1. */
+static int busy_cpu(const struct program *p, struct rng *r)
+{
+	int c = rng_below(r, p->ncpus);
+
+	for (int k = 0; k < p->ncpus; k++, c = (c + 1) % p->ncpus)
+		if (p->nops[c])
+			return c;
+	return -1;
+}
+
+static void retarget(struct op *op, struct rng *r, int procs, int ncpus)
+{
+	u32 what = rng_below(r, 4);
+
+	if (what == 0 && (op_sigs[op->kind].args & OPA_PAGE)) {
+		op->page = rng_below(r, REGION_PAGES);
+		if (op->page + op->npages > REGION_PAGES)
+			op->npages = REGION_PAGES - op->page;
+	} else if (what == 1 && (op_sigs[op->kind].args & OPA_NPAGES)) {
+		op->npages = 1 + rng_below(r, REGION_PAGES - op->page);
+	} else if (what == 2 && (op_sigs[op->kind].args & OPA_SLOT)) {
+		op->slot = rng_below(r, 2) ? NR_CPUS : rng_below(r, ncpus);
+	} else {
+		op->proc = rng_below(r, procs);
+	}
+	/* Masks are per page of the range. */
+	op->decline &= (1u << op->npages) - 1;
+	op->failcopy &= (1u << op->npages) - 1;
+}
+
+/*
+ * The same op with its options drawn again: gen_op() on the same kind,
+ * keeping where it acts.
+ */
+static void redraw(const struct program *p, struct op *op, struct rng *r)
+{
+	int enabled[NR_OP_KINDS];
+	struct gen_ctx g;
+	struct op n;
+
+	mut_ctx(p, r, enabled, &g);
+	gen_op(&n, op->kind, r, p->ncpus, &g);
+	n.page = op->page;
+	n.npages = op->npages;
+	n.proc = op->proc;
+	n.decline &= (1u << n.npages) - 1;
+	n.failcopy &= (1u << n.npages) - 1;
+	*op = n;
+}
+
+/* An exit goes last on its CPU, and a program has at most one. */
+static void prog_fixup(struct program *p)
+{
+	int ec = -1;
+	struct op t;
+
+	for (int c = 0; c < p->ncpus; c++)
+		for (int i = 0; i < p->nops[c]; i++) {
+			if (p->ops[c][i].kind != OP_EXIT)
+				continue;
+			if (ec >= 0) {
+				del_op(p, c, i--);
+				continue;
+			}
+			ec = c;
+			t = p->ops[c][i];
+			del_op(p, c, i--);
+		}
+	if (ec >= 0)
+		p->ops[ec][p->nops[ec]++] = t;
+	p->swapped &= p->populate;
+}
+
+void prog_mutate(struct program *p, struct rng *r, int nops)
+{
+	int c = busy_cpu(p, r), d, i, j, m;
+	struct op op;
+
+	if (nops > MAX_OPS)
+		nops = MAX_OPS;
+	m = c < 0 ? MUT_INSERT : (int)rng_below(r, NR_MUTATIONS);
+	switch (m) {
+	case MUT_INSERT:
+		c = rng_below(r, p->ncpus);
+		mut_draw(p, r, &op);
+		ins_op(p, c, rng_below(r, p->nops[c] + 1), &op, nops);
+		break;
+	case MUT_DELETE:
+		del_op(p, c, rng_below(r, p->nops[c]));
+		break;
+	case MUT_SWAP:
+		i = rng_below(r, p->nops[c]);
+		j = rng_below(r, p->nops[c]);
+		op = p->ops[c][i];
+		p->ops[c][i] = p->ops[c][j];
+		p->ops[c][j] = op;
+		break;
+	case MUT_MOVE:
+	case MUT_COPY: {
+		bool move = m == MUT_MOVE;
+
+		i = rng_below(r, p->nops[c]);
+		op = p->ops[c][i];
+		if (move)
+			del_op(p, c, i);
+		d = rng_below(r, p->ncpus);
+		if (!ins_op(p, d, rng_below(r, p->nops[d] + 1), &op, nops) &&
+		    move)
+			ins_op(p, c, i, &op, nops);	/* no room: put it back */
+		break;
+	}
+	case MUT_RETARGET:
+		retarget(&p->ops[c][rng_below(r, p->nops[c])], r,
+			 prog_procs(p), p->ncpus);
+		break;
+	case MUT_REDRAW:
+		redraw(p, &p->ops[c][rng_below(r, p->nops[c])], r);
+		break;
+	case MUT_REPLACE:
+		i = rng_below(r, p->nops[c]);
+		mut_draw(p, r, &op);
+		p->ops[c][i] = op;
+		break;
+	case MUT_SETUP:
+		switch (rng_below(r, 4)) {
+		case 0:
+			p->populate = !p->populate;
+			break;
+		case 1:
+			p->forked = !p->forked;
+			break;
+		case 2:
+			p->warm = !p->warm;
+			break;
+		case 3:
+			p->swapped = !p->swapped;
+			p->populate |= p->swapped;
+			break;
+		}
+		break;
+	}
+	prog_fixup(p);
 }

@@ -203,6 +203,8 @@ unsigned long op_addr(const struct op *op);
 /* Random program from the whole op alphabet built so far. */
 struct rng;
 void prog_generate(struct program *p, struct rng *rng, int ncpus, int nops);
+/* One small change to @p that keeps it well-formed, at most @nops per CPU. */
+void prog_mutate(struct program *p, struct rng *rng, int nops);
 
 /*
  * Repro files.  Parsers return 0, or -1 with a one-line reason in @err:

@@ -1,0 +1,115 @@
+/*
+ * The program generator and prog_mutate(): a mutated program is still one
+ * the repro parser accepts as printed, keeps its CPUs, stays within the
+ * op bound, has at most one exit and that last on its CPU; mutations do
+ * change programs, and every kind of change happens (an op inserted, one
+ * deleted, a set-up option flipped); a mutated program runs on the fixed
+ * engine without a report.
+ */
+#include "harness.h"
+
+#include <string.h>
+
+#include <migrace/fixes.h>
+#include <migrace/prog.h>
+#include <migrace/run.h>
+
+static struct repro ra, rb;
+static struct run_result res;
+static char text[1 << 16];
+
+static int reparse(const struct repro *r, struct repro *out, char *err,
+		   size_t len)
+{
+	FILE *f = fmemopen(text, sizeof(text), "w");
+
+	if (!f)
+		return -1;
+	repro_print(f, r);
+	fputc(0, f);
+	fclose(f);
+	return repro_parse(text, out, err, len);
+}
+
+static int total_ops(const struct program *p)
+{
+	int n = 0;
+
+	for (int c = 0; c < p->ncpus; c++)
+		n += p->nops[c];
+	return n;
+}
+
+static bool exits_well_placed(const struct program *p)
+{
+	int exits = 0;
+
+	for (int c = 0; c < p->ncpus; c++)
+		for (int i = 0; i < p->nops[c]; i++)
+			if (p->ops[c][i].kind == OP_EXIT) {
+				exits++;
+				if (i != p->nops[c] - 1)
+					return false;
+			}
+	return exits <= 1;
+}
+
+TEST(mutations_keep_programs_legal)
+{
+	struct rng g = { 4242 };
+	char err[512];
+	int changed = 0, grew = 0, shrank = 0, setup = 0;
+
+	for (int it = 0; it < 400; it++) {
+		int nops = 1 + rng_below(&g, MAX_OPS);
+
+		memset(&ra, 0, sizeof(ra));
+		prog_generate(&ra.prog, &g, 2 + rng_below(&g, 3), nops);
+		for (int m = 0; m < 20; m++) {
+			struct program before = ra.prog;
+
+			prog_mutate(&ra.prog, &g, nops);
+			ASSERT_EQ(ra.prog.ncpus, before.ncpus);
+			for (int c = 0; c < ra.prog.ncpus; c++)
+				ASSERT_TRUE(ra.prog.nops[c] <= nops);
+			if (!exits_well_placed(&ra.prog))
+				repro_print(stderr, &ra);
+			ASSERT_TRUE(exits_well_placed(&ra.prog));
+			err[0] = 0;
+			if (reparse(&ra, &rb, err, sizeof(err)))
+				TH_LOG("iteration %d/%d: %s", it, m, err);
+			ASSERT_EQ(err[0], 0);
+			ASSERT_TRUE(repro_equal(&ra, &rb));
+			changed += !!memcmp(&before, &ra.prog, sizeof(before));
+			grew += total_ops(&ra.prog) > total_ops(&before);
+			shrank += total_ops(&ra.prog) < total_ops(&before);
+			setup += before.populate != ra.prog.populate ||
+				 before.forked != ra.prog.forked ||
+				 before.warm != ra.prog.warm;
+		}
+	}
+	/* Some draws change nothing (a swap of an op with itself). */
+	ASSERT_TRUE(changed > 400 * 20 * 3 / 4);
+	ASSERT_TRUE(grew > 0);
+	ASSERT_TRUE(shrank > 0);
+	ASSERT_TRUE(setup > 0);
+}
+
+TEST(mutated_programs_run_clean_on_the_fixed_engine)
+{
+	struct rng g = { 99 };
+	struct settings s = { 0 };
+
+	for (int it = 0; it < 60; it++) {
+		memset(&ra, 0, sizeof(ra));
+		prog_generate(&ra.prog, &g, 2, 8);
+		for (int m = rng_below(&g, 10); m >= 0; m--)
+			prog_mutate(&ra.prog, &g, 8);
+		struct strategy st = { .kind = STRAT_PCT,
+				       .seed = rng_next(&g), .depth = 3 };
+
+		ASSERT_EQ(run_program(&ra.prog, &s, &st, NULL, &res), 0);
+	}
+}
+
+TEST_MAIN()
