@@ -69,6 +69,8 @@ options)
 	expect 2 "--seed: '18446744073709551616' is not valid" "$migrace" explore --seed 18446744073709551616
 	expect 2 "--seed: '-5' is not valid" "$migrace" explore --seed -5
 	expect 2 "--strategy: 'dfs' is not valid (pct or random)" "$migrace" explore --strategy dfs
+	expect 2 "--search: 'smart' is not valid (random or feedback)" "$migrace" explore --search smart
+	expect 2 "--search has no effect with --program (the file gives the program)" "$migrace" explore --program "$good_repro" --search random
 	expect 2 "--cpus needs a value (2..4)" "$migrace" explore --cpus
 	expect 2 "--cpus given twice" "$migrace" explore --cpus 2 --cpus 3
 	expect 2 "--trace is not an option of explore (repro only)" "$migrace" explore --trace

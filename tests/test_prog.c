@@ -13,6 +13,7 @@
 #include <migrace/fixes.h>
 #include <migrace/prog.h>
 #include <migrace/run.h>
+#include <migrace/search.h>
 
 static struct repro ra, rb;
 static struct run_result res;
@@ -110,6 +111,57 @@ TEST(mutated_programs_run_clean_on_the_fixed_engine)
 
 		ASSERT_EQ(run_program(&ra.prog, &s, &st, NULL, &res), 0);
 	}
+}
+
+/*
+ * explore's feedback search, as cmd_explore drives it: programs stay
+ * legal, programs whose runs reached new pairs are kept (and so the
+ * search mutates some), and one seed gives one sequence of programs.
+ */
+static u64 search_walk(u64 seed, int nprogs, int *kept, int *legal)
+{
+	struct rng g = { seed };
+	struct settings s = { 0 };
+	u64 h = 0;
+	char err[512];
+
+	search_init();
+	*legal = 0;
+	for (int it = 0; it < nprogs; it++) {
+		int n = 4;
+
+		memset(&ra, 0, sizeof(ra));
+		search_next(&ra.prog, &g, 2, 8);
+		*legal += !reparse(&ra, &rb, err, sizeof(err)) &&
+			  repro_equal(&ra, &rb);
+		for (int k = 0; k < n; k++) {
+			struct strategy st = { .kind = STRAT_PCT,
+					       .seed = rng_next(&g),
+					       .depth = 3 };
+
+			run_program(&ra.prog, &s, &st, NULL, &res);
+			h = h * 31 + res.trace_hash;
+			if (k + 1 == n)
+				n = search_schedules(k + 1, 4);
+		}
+		search_done(&ra.prog, &g);
+	}
+	*kept = search_corpus_size();
+	search_exit();
+	return h;
+}
+
+TEST(feedback_search_keeps_programs_and_is_deterministic)
+{
+	int kept, legal, kept2, legal2;
+	u64 a = search_walk(7, 150, &kept, &legal);
+	u64 b = search_walk(7, 150, &kept2, &legal2);
+
+	ASSERT_EQ(legal, 150);
+	ASSERT_TRUE(kept > 0);
+	ASSERT_TRUE(search_features() > 0);
+	ASSERT_EQ(a, b);
+	ASSERT_EQ(kept, kept2);
 }
 
 TEST_MAIN()

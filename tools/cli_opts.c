@@ -27,7 +27,7 @@ enum opt_id {
 	O_STRATEGY, O_DEPTH, O_RUNS, O_BUDGET, O_SEED, O_CPUS, O_OPS,
 	O_REVERT, O_VARIANT, O_ARCH, O_STRICT, O_PROGRAM, O_OUT, O_VERBOSE,
 	O_QUIET, O_TRACE, O_CHECK, O_NO_CHECK, O_CONTINUE, O_KTAP,
-	O_CHECK_DET, NR_OPTS
+	O_CHECK_DET, O_SEARCH, NR_OPTS
 };
 
 static const struct {
@@ -62,6 +62,8 @@ static const struct {
 	[O_CONTINUE] = { "--continue", NULL, F_REPRO, NULL },
 	[O_KTAP] = { "--ktap", NULL, F_REPRO, NULL },
 	[O_CHECK_DET] = { "--check-determinism", NULL, F_EXPLORE, NULL },
+	[O_SEARCH] = { "--search", NULL, F_ARG | F_EXPLORE,
+		       "random or feedback" },
 };
 
 static const char *const cmd_names[NR_CLI_CMDS] = {
@@ -164,6 +166,14 @@ static int apply(int id, const char *v, struct cli_opts *o, char *err,
 			o->strategy = STRAT_PCT;
 		else if (!strcmp(v, "random"))
 			o->strategy = STRAT_RANDOM;
+		else
+			ret = -1;
+		break;
+	case O_SEARCH:
+		if (!strcmp(v, "random"))
+			o->search = SEARCH_RANDOM;
+		else if (!strcmp(v, "feedback"))
+			o->search = SEARCH_FEEDBACK;
 		else
 			ret = -1;
 		break;
@@ -284,6 +294,7 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o,
 
 	memset(o, 0, sizeof(*o));
 	o->strategy = STRAT_PCT;
+	o->search = SEARCH_FEEDBACK;
 	o->depth = 3;
 	o->cpus = 2;
 	/*
@@ -373,6 +384,8 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o,
 	if (seen[O_PROGRAM] && (seen[O_CPUS] || seen[O_OPS]))
 		return fail(err, len, "%s has no effect with --program (the file gives the CPUs and ops)",
 			    seen[O_CPUS] ? "--cpus" : "--ops");
+	if (seen[O_PROGRAM] && seen[O_SEARCH])
+		return fail(err, len, "--search has no effect with --program (the file gives the program)");
 	if (seen[O_QUIET] && seen[O_VERBOSE])
 		return fail(err, len, "-q and -v exclude each other");
 	if (cmd != CLI_EXPLORE && !o->file)

@@ -20,8 +20,11 @@ enum cli_cmd { CLI_EXPLORE, CLI_REPRO, CLI_DECODE, CLI_MINIMIZE, CLI_ENCODE,
 #define CLI_MAX_SECONDS 1e7	/* about 16 weeks */
 #define CLI_MAX_FILES 4096	/* repro --ktap FILE... */
 
+enum { SEARCH_RANDOM, SEARCH_FEEDBACK };
+
 struct cli_opts {
 	int strategy;
+	int search;	/* explore: how programs are chosen (SEARCH_*) */
 	int depth;
 	unsigned long long runs;	/* 0: not given */
 	double budget;			/* 0: not given */

@@ -17,6 +17,7 @@
 #include <migrace/fixes.h>
 #include <migrace/prog.h>
 #include <migrace/run.h>
+#include <migrace/search.h>
 
 #include "cli_opts.h"
 #include "minimize.h"
@@ -54,6 +55,7 @@ const char *__ubsan_default_options(void)
 static const char usage_text[] =
 	"usage: migrace fixes\n"
 	"       migrace explore [--strategy pct|random] [--depth 1..8] [--runs N | --budget SECONDS]\n"
+	"                       [--search feedback|random]  (keep and mutate programs; or fresh ones only)\n"
 	"                       [--seed S] [--cpus 2..4] [--ops 1..16] [--revert FIX[,FIX...]|all|none]\n"
 	"                       [--variant upstream|rfc-unified] [--arch x86|vivt] [--strict] [-o REPRO]\n"
 	"                       [--program REPRO]  (explore the schedules of one program) [-v | -q]\n"
@@ -377,6 +379,11 @@ static int cmd_explore(int argc, char **argv)
 		if (o.set.strict)
 			set.strict = true;
 	}
+	/* --program explores one program: nothing to search. */
+	if (o.program)
+		o.search = SEARCH_RANDOM;
+	if (o.search == SEARCH_FEEDBACK)
+		search_init();
 	pr.on = !o.quiet && !o.verbose;
 	pr.tty = isatty(2);
 	pr.t0 = t0;
@@ -397,10 +404,14 @@ static int cmd_explore(int argc, char **argv)
 		r.settings = set;
 		if (o.program)
 			r.prog = fixed.prog;	/* its schedules only */
+		else if (o.search == SEARCH_FEEDBACK)
+			search_next(&r.prog, &prog_rng, o.cpus, o.ops);
 		else
 			prog_generate(&r.prog, &prog_rng, o.cpus, o.ops);
 		programs++;
-		for (int k = 0; k < SCHEDULES_PER_PROGRAM; k++) {
+		int nsched = SCHEDULES_PER_PROGRAM;
+
+		for (int k = 0; k < nsched; k++) {
 			struct strategy st = {
 				.kind = o.strategy,
 				.seed = rng_next(&prog_rng),
@@ -482,11 +493,19 @@ static int cmd_explore(int argc, char **argv)
 				est_sync = res.sync_steps;
 			if (o.runs && (unsigned long long)schedules >= o.runs)
 				break;
+			if (o.search == SEARCH_FEEDBACK && k + 1 == nsched)
+				nsched = search_schedules(k + 1,
+							  SCHEDULES_PER_PROGRAM);
 		}
+		if (o.search == SEARCH_FEEDBACK)
+			search_done(&r.prog, &prog_rng);
 		typical = (3 * typical + est) / 4;
 		typical_sync = (3 * typical_sync + est_sync) / 4;
 	}
 	progress_show(&pr, &o, programs, schedules, true);
+	if (o.verbose && o.search == SEARCH_FEEDBACK)
+		printf("search: %u cross-CPU pair features seen, %d programs kept\n",
+		       search_features(), search_corpus_size());
 	printf("explore: no bug found in %ld programs, %ld schedules, %.1f s (seed %llu)%s\n",
 	       programs, schedules, now_s() - t0, (unsigned long long)o.seed,
 	       o.check_determinism ? "; every schedule ran twice with the same trace" : "");

@@ -393,6 +393,40 @@ static void check_last_store(struct program *p, int c, int nops,
 	}
 }
 
+/*
+ * A test looks at what an op changed: an op that changes the mapping of
+ * its pages (madvise, munmap, mprotect, a migration) is followed, in 1 of
+ * OBSERVE_ODDS, by a load of its first page on the same CPU, in place of
+ * the next op drawn.  0 turns it off.
+ */
+#ifndef OBSERVE_ODDS
+#define OBSERVE_ODDS 2
+#endif
+
+static bool observe(struct program *p, int c, int i, struct rng *r)
+{
+	const struct op *op = &p->ops[c][i];
+
+	switch (op->kind) {
+	case OP_MADVISE:
+	case OP_MUNMAP:
+	case OP_MPROTECT:
+	case OP_MIGRATE_TO_DEVICE:
+	case OP_MIGRATE_TO_SYSTEM:
+	case OP_MOVE_PAGES:
+		break;
+	default:
+		return false;
+	}
+	if (!OBSERVE_ODDS || i + 1 >= p->nops[c] ||
+	    rng_below(r, OBSERVE_ODDS ? OBSERVE_ODDS : 1))
+		return false;
+	p->ops[c][i + 1] = (struct op){ .kind = OP_READ, .page = op->page,
+					.npages = 1, .slot = NR_CPUS,
+					.proc = op->proc };
+	return true;
+}
+
 void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 {
 	int enabled[NR_OP_KINDS], total = 0;
@@ -438,6 +472,8 @@ void prog_generate(struct program *p, struct rng *r, int ncpus, int nops)
 			} while (k == OP_EXIT && g.have_exit &&
 				 total > enabled[OP_EXIT]);
 			gen_op(&p->ops[c][i], k, r, ncpus, &g);
+			if (observe(p, c, i, r))
+				i++;
 		}
 		check_last_store(p, c, nops, r);
 		/*
