@@ -294,7 +294,7 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_opts *o,
 
 	memset(o, 0, sizeof(*o));
 	o->strategy = STRAT_PCT;
-	o->search = SEARCH_FEEDBACK;
+	o->search = SEARCH_RANDOM;
 	o->depth = 3;
 	o->cpus = 2;
 	/*

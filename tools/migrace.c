@@ -55,7 +55,7 @@ const char *__ubsan_default_options(void)
 static const char usage_text[] =
 	"usage: migrace fixes\n"
 	"       migrace explore [--strategy pct|random] [--depth 1..8] [--runs N | --budget SECONDS]\n"
-	"                       [--search feedback|random]  (keep and mutate programs; or fresh ones only)\n"
+	"                       [--search random|feedback]  (fresh programs; or keep and mutate them)\n"
 	"                       [--seed S] [--cpus 2..4] [--ops 1..16] [--revert FIX[,FIX...]|all|none]\n"
 	"                       [--variant upstream|rfc-unified] [--arch x86|vivt] [--strict] [-o REPRO]\n"
 	"                       [--program REPRO]  (explore the schedules of one program) [-v | -q]\n"

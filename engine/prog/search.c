@@ -1,6 +1,5 @@
 /*
- * Feedback-guided program search (explore --search feedback, the
- * default): explore keeps a corpus of programs that reached new
+ * Feedback-guided program search (explore --search feedback): explore keeps a corpus of programs that reached new
  * interleavings, spends more schedules on them, and mutates them
  * (prog_mutate()) besides drawing fresh random programs.
  *
@@ -11,10 +10,13 @@
  * points of their own ((preempted, resumed) pairs) were tried as features
  * too: they keep growing with every schedule and drown the signal.
  *
- * Why it pays (docs/benchmarks.md): once a program has the ops of a race,
- * PCT needs tens of schedules to hit its window, while explore gives each
+ * Why (docs/benchmarks.md): once a program has the ops of a race, PCT
+ * needs tens of schedules to hit its window, while explore gives each
  * program 4; a program whose first schedules reach a new cross-CPU pair is
- * the kind that has such ops, and gets SCHEDULES_NOVEL.  What is kept only
+ * more likely to have such ops, and gets SCHEDULES_NOVEL.  Measured, it
+ * finds the races whose programs are rare faster and the common ones
+ * slower (every early program is new and gets 32 schedules), so it is not
+ * explore's default.  What is kept only
  * steers what runs next: every run starts from a clean machine, and a
  * report replays from its repro file alone.
  */
