@@ -5,6 +5,7 @@
 # docs/benchmarks-ttf.png:
 #   - for every fix of `migrace fixes`, reverted: time-to-find from scratch
 #     over SEEDS seeds (median, min..max) for explore PCT, explore random,
+#     explore PCT with the feedback search,
 #     libFuzzer (empty corpus) and AFL++ (one zero byte as its seed), each
 #     run capped at CAP seconds (">CAP" when not found);
 #   - executions per second per core of each engine on the fixed engine;
@@ -12,7 +13,7 @@
 # Each fix runs with the settings of its regression file (strict, arch).
 #
 #   ci/bench.sh [--quick] [--seeds N] [--cap SECONDS] [--fixes "A B"]
-#               [--engines "pct random libfuzzer afl"] [--out FILE.md]
+#               [--engines "pct random feedback libfuzzer afl"] [--out FILE.md]
 # --quick: 1 seed, 5 s caps, 3 s throughput runs, output under
 # build/bench/ unless --out says otherwise (for testing the script).
 # Needs the default, fuzz and afl builds (afl-cmplog is used if built);
@@ -25,7 +26,7 @@ cap=60
 tput=30
 quick=0
 fixes=""
-engines="pct random libfuzzer afl"
+engines="pct random feedback libfuzzer afl"
 out=""
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -59,7 +60,7 @@ dict=$root/corpus/fuzz_migrate.dict
 [ -n "$fixes" ] || fixes=$($mg fixes | awk '{print $1}')
 have() {
 	case $1 in
-	pct|random) return 0 ;;
+	pct|random|feedback) return 0 ;;
 	libfuzzer) [ -x "$lf" ] ;;
 	afl) [ -x "$afl" ] && command -v afl-fuzz >/dev/null ;;
 	esac
@@ -85,10 +86,17 @@ settings_of() {
 }
 
 # One time-to-find: prints seconds, or ">CAP".
-ttf_explore() {	# FIX SEED STRATEGY
+explore_flags() {	# ENGINE: pct, random (strategies), feedback (PCT, feedback search)
+	case $1 in
+	feedback) echo "--strategy pct --search feedback" ;;
+	*) echo "--strategy $1" ;;
+	esac
+}
+
+ttf_explore() {	# FIX SEED ENGINE
 	local sflag="" o
 	[ $strict = 1 ] && sflag=--strict
-	o=$($mg explore --strategy "$3" --revert "$1" $sflag --arch $arch \
+	o=$($mg explore $(explore_flags "$3") --revert "$1" $sflag --arch $arch \
 		--seed "$2" --budget "$cap" -q -o "$tmp/e.repro" | tail -1)
 	case $o in
 	*"bug found after"*) echo "$o" | sed -n 's/.* \([0-9.]*\) s (seed.*/\1/p' ;;
@@ -166,6 +174,7 @@ median_num() {	# for the plot: the median, the cap + 1 when not found
 label() {
 	case $1 in
 	pct) echo "explore PCT" ;; random) echo "explore random" ;;
+	feedback) echo "explore feedback" ;;
 	libfuzzer) echo "libFuzzer" ;; afl) echo "AFL++" ;;
 	esac
 }
@@ -174,8 +183,8 @@ label() {
 tput_line() {
 	local e=$1 o d
 	case $e in
-	pct|random)
-		o=$($mg explore --strategy "$e" --budget "$tput" --seed 99 -q | tail -1)
+	pct|random|feedback)
+		o=$($mg explore $(explore_flags "$e") --budget "$tput" --seed 99 -q | tail -1)
 		echo "$o" | awk '{ for (i = 1; i <= NF; i++) { if ($(i+1) == "schedules,") n = $i; if ($(i+1) == "s") t = $i } } END { printf "%.0f", n / t }'
 		;;
 	libfuzzer)
@@ -253,7 +262,8 @@ write_doc() {
 		echo "$(date -u +%Y-%m-%d), $(git rev-parse --short HEAD 2>/dev/null), $(nproc) cores (load average at the start: $load), \`ci/bench.sh$([ $quick = 1 ] && echo ' --quick') --seeds $seeds --cap $cap\`."
 		echo "Time-to-find from scratch in wall-clock seconds on one core, median"
 		echo "(min..max) over seeds 1..$seeds, each run capped at ${cap} s. explore:"
-		echo "\`migrace explore --strategy pct|random --revert FIX --seed S --budget $cap\`;"
+		echo "\`migrace explore --strategy pct|random --revert FIX --seed S --budget $cap\`"
+		echo "(feedback: \`--strategy pct --search feedback\`);"
 		echo "libFuzzer: \`MIGRACE_REVERT=FIX build-fuzz/fuzz_migrate -seed=S -dict=corpus/fuzz_migrate.dict\`"
 		echo "from an empty corpus; AFL++: \`afl-fuzz -s S -x corpus/fuzz_migrate.dict$([ -x "$aflc" ] && echo ' -c build-afl-cmplog/fuzz_migrate_afl')\`"
 		echo "(persistent mode) from one zero byte. A fix whose regression file says"
@@ -324,7 +334,7 @@ for fix in $fixes; do
 		times=""
 		for s in $(seq 1 "$seeds"); do
 			case $e in
-			pct|random) t=$(ttf_explore "$fix" "$s" "$e") ;;
+			pct|random|feedback) t=$(ttf_explore "$fix" "$s" "$e") ;;
 			libfuzzer) t=$(ttf_libfuzzer "$fix" "$s") ;;
 			afl) t=$(ttf_afl "$fix" "$s") ;;
 			esac
