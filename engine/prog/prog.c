@@ -397,7 +397,12 @@ static void check_last_store(struct program *p, int c, int nops,
  * A test looks at what an op changed: an op that changes the mapping of
  * its pages (madvise, munmap, mprotect, a migration) is followed, in 1 of
  * OBSERVE_ODDS, by a load of its first page on the same CPU, in place of
- * the next op drawn.  0 turns it off.
+ * the next op drawn (0 turns it off).  Measured over every fix
+ * (docs/benchmarks.md): 1 in 2 makes the races that end in a stale load
+ * after the op (flush-tlb-under-ptl, flush-cache-page) several times
+ * likelier, for a slower find of the ones whose ops must follow each
+ * other undisturbed; inserting the load instead of replacing an op, or 1
+ * in 4, did worse overall.
  */
 #ifndef OBSERVE_ODDS
 #define OBSERVE_ODDS 2
