@@ -68,4 +68,33 @@ TEST(buffers_that_change)
 	ASSERT_EQ(ev_hash(5, 0, 0, NULL, 0, 0), ev_hash_ref(5, 0, 0, NULL, 0, 0));
 }
 
+static u32 point_ref(const char *what, const char *func)
+{
+	u64 h = 0xcbf29ce484222325ULL;
+
+	for (const char *s = what; s && *s; s++)
+		h = (h ^ (u8)*s) * 0x100000001b3ULL;
+	for (const char *s = func; s && *s; s++)
+		h = (h ^ (u8)*s) * 0x100000001b3ULL;
+	return (u32)h;
+}
+
+TEST(point_ids)
+{
+	char buf[16] = "pin(p0)";
+
+	for (int r = 0; r < 3; r++)
+		for (int i = 0; i < 8; i++)
+			for (int j = 0; j < 8; j++)
+				ASSERT_EQ(ev_point_id(names[i], names[j]),
+					  point_ref(names[i], names[j]));
+	for (int r = 0; r < 3; r++) {
+		ASSERT_EQ(ev_point_id(buf, "program"), point_ref(buf, "program"));
+		buf[4] = (char)('q' + r);
+		ASSERT_EQ(ev_point_id(buf, "program"), point_ref(buf, "program"));
+	}
+	ASSERT_EQ(ev_point_id(NULL, NULL), point_ref(NULL, NULL));
+	ASSERT_EQ(ev_point_id("x", NULL), point_ref("x", NULL));
+}
+
 TEST_MAIN()

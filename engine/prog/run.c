@@ -774,15 +774,19 @@ static void check_end_state(void)
 	for (int i = 0; i < M.nprocs; i++) {
 		struct mm_struct *mm = M.mms[i];
 
+		pmd_t *pmd = NULL;
+
 		if (!mm)
 			continue;
 		for (unsigned long a = TASK_UNMAPPED_BASE; a < TASK_SIZE;
 		     a += PAGE_SIZE) {
-			pmd_t *pmd = pmd_offset(&mm->pgd[pgd_index(a)], a);
 			unsigned long d = M.dmirrors[i].pt[(a - TASK_UNMAPPED_BASE) >>
 							   PAGE_SHIFT];
 			pte_t pte = { 0 };
 
+			/* once per pmd: the same entry for all its pages */
+			if (!(a & ~PMD_MASK))
+				pmd = pmd_offset(&mm->pgd[pgd_index(a)], a);
 			if (pmd && pmd->table)
 				pte = pmd->table->ptes[pte_index(a)];
 			if (is_swap_pte(pte) &&

@@ -185,3 +185,34 @@ EVHASH_NOCOV u64 ev_hash(u64 h, int cpu, int kind, const char *what,
 	h = fast_u64(h, addr);
 	return fast_u64(h, val);
 }
+
+/*
+ * The point id of an event for the fuzzers' interleaving coverage:
+ * FNV-1a of its name then its function, cut to 32 bits.  Remembered per
+ * pair of read-only strings (two per event and per switch in the fuzz
+ * targets: it was their hottest loop).
+ */
+#define ID_SLOTS 4096
+static struct {
+	const char *what, *func;
+	u32 id;
+} ids[ID_SLOTS];
+
+EVHASH_NOCOV u32 ev_point_id(const char *what, const char *func)
+{
+	uintptr_t key = (uintptr_t)what * 0x9e3779b97f4a7c15ULL ^
+			(uintptr_t)func * 0xc2b2ae3d27d4eb4fULL;
+	unsigned int i = (unsigned int)(key >> 52) & (ID_SLOTS - 1);
+	u32 id;
+
+	if (ids[i].what == what && ids[i].func == func && what)
+		return ids[i].id;
+	id = (u32)fnv_str(fnv_str(0xcbf29ce484222325ULL, what, NULL), func,
+			  NULL);
+	if (what && func && read_only(what) && read_only(func)) {
+		ids[i].what = what;
+		ids[i].func = func;
+		ids[i].id = id;
+	}
+	return id;
+}

@@ -11,5 +11,7 @@ u64 ev_hash(u64 h, int cpu, int kind, const char *what, unsigned long addr,
 	    u64 val);
 u64 ev_hash_ref(u64 h, int cpu, int kind, const char *what,
 		unsigned long addr, u64 val);
+/* FNV-1a of @what then @func, the fuzz targets' id of a point */
+u32 ev_point_id(const char *what, const char *func);
 
 #endif

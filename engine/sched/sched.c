@@ -120,13 +120,6 @@ const char *ev_kind_name(int kind)
 	return kind >= 0 && kind < EV_NR ? kind_names[kind] : "?";
 }
 
-static u64 hash_str(u64 h, const char *s)
-{
-	for (; s && *s; s++)
-		h = (h ^ (u8)*s) * 0x100000001b3ULL;
-	return h;
-}
-
 /* ---- strategies ---- */
 
 static bool runnable(int c)
@@ -332,7 +325,7 @@ void (*sched_pair_hook)(u32 first, u32 second);
 
 static u32 ev_id(const char *what, const char *func)
 {
-	return (u32)hash_str(hash_str(0xcbf29ce484222325ULL, what), func);
+	return ev_point_id(what, func);
 }
 
 static void switch_to(int next, bool final)
