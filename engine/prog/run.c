@@ -35,6 +35,9 @@ static struct {
 	u64 seq[NR_CPUS];
 	char label[NR_CPUS][MAX_OPS][96];
 	char ret_label[NR_CPUS][MAX_OPS][48];
+	/* the op each label was made from: unchanged ops keep theirs */
+	struct op label_op[NR_CPUS][MAX_OPS];
+	bool label_made[NR_CPUS][MAX_OPS];
 	/* oracle 5: one pin per CPU, process and page */
 	struct pin {
 		bool held;
@@ -754,10 +757,16 @@ static void setup(const struct program *p)
 	current_cpu = NULL;
 	for (int c = 0; c < p->ncpus; c++)
 		for (int i = 0; i < p->nops[c]; i++) {
+			if (M.label_made[c][i] &&
+			    !memcmp(&M.label_op[c][i], &p->ops[c][i],
+				    sizeof(p->ops[c][i])))
+				continue;
 			op_format(&p->ops[c][i], M.label[c][i],
 				  sizeof(M.label[c][i]));
 			snprintf(M.ret_label[c][i], sizeof(M.ret_label[c][i]),
 				 "return %s", op_name(p->ops[c][i].kind));
+			M.label_op[c][i] = p->ops[c][i];
+			M.label_made[c][i] = true;
 		}
 }
 
