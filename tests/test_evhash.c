@@ -29,7 +29,7 @@ TEST(same_as_reference_for_literals)
 	for (int i = 0; i < 200000; i++) {
 		u64 h = next(&s);
 		u64 v = next(&s), a = next(&s);
-		int cpu = (int)(next(&s) % 8), kind = (int)(next(&s) % 12);
+		int cpu = (int)(next(&s) % 10), kind = (int)(next(&s) % 18);
 		const char *w = names[next(&s) % 8];
 
 		/* widths 0..8 bytes */
