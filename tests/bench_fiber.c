@@ -53,7 +53,7 @@ int main(void)
 	t0 = now();
 	for (int i = 0; i < N; i++)
 		fiber_switch(&main_f, &a_f, 0);
-	printf("fiber (swapcontext) hand-over: %.0f ns\n",
+	printf("fiber hand-over: %.0f ns\n",
 	       (now() - t0) / (2.0 * N) * 1e9);
 
 	pthread_create(&t, NULL, other, NULL);

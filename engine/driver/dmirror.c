@@ -60,12 +60,25 @@ static void dpt_set(struct dmirror *dmirror, unsigned long addr,
 	dmirror->own_seq++;
 }
 
+/*
+ * The pages start, start + PAGE_SIZE, ... below end that the device page
+ * table has (it covers the user window only), as [*start, *end).
+ */
+static void dpt_clamp(unsigned long *start, unsigned long *end)
+{
+	if (*start < TASK_UNMAPPED_BASE)
+		*start += (TASK_UNMAPPED_BASE - *start + PAGE_SIZE - 1) &
+			  ~(PAGE_SIZE - 1);
+	if (*end > TASK_SIZE)
+		*end = TASK_SIZE;
+}
+
 static void dmirror_do_update(struct dmirror *dmirror, unsigned long start,
 			      unsigned long end)
 {
+	dpt_clamp(&start, &end);
 	for (unsigned long a = start; a < end; a += PAGE_SIZE)
-		if (a >= TASK_UNMAPPED_BASE && a < TASK_SIZE)
-			WRITE_ONCE(dmirror->pt[dpt_index(a)], 0);
+		WRITE_ONCE(dmirror->pt[dpt_index(a)], 0);
 }
 
 /* An entry that does not map a device page this mirror migrated. */
@@ -87,9 +100,9 @@ static bool dpt_foreign(struct dmirror *dmirror, unsigned long entry)
 static bool dmirror_has_foreign(struct dmirror *dmirror, unsigned long start,
 				unsigned long end)
 {
+	dpt_clamp(&start, &end);
 	for (unsigned long a = start; a < end; a += PAGE_SIZE)
-		if (a >= TASK_UNMAPPED_BASE && a < TASK_SIZE &&
-		    dpt_foreign(dmirror, READ_ONCE(dmirror->pt[dpt_index(a)])))
+		if (dpt_foreign(dmirror, READ_ONCE(dmirror->pt[dpt_index(a)])))
 			return true;
 	return false;
 }
@@ -97,12 +110,11 @@ static bool dmirror_has_foreign(struct dmirror *dmirror, unsigned long start,
 static void dmirror_drop_foreign(struct dmirror *dmirror, unsigned long start,
 				 unsigned long end)
 {
+	dpt_clamp(&start, &end);
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
 		unsigned long *e;
 		struct page *page;
 
-		if (a < TASK_UNMAPPED_BASE || a >= TASK_SIZE)
-			continue;
 		e = &dmirror->pt[dpt_index(a)];
 		if (!dpt_foreign(dmirror, *e))
 			continue;

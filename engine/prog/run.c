@@ -35,6 +35,9 @@ static struct {
 	u64 seq[NR_CPUS];
 	char label[NR_CPUS][MAX_OPS][96];
 	char ret_label[NR_CPUS][MAX_OPS][48];
+	/* the op each label was made from: unchanged ops keep theirs */
+	struct op label_op[NR_CPUS][MAX_OPS];
+	bool label_made[NR_CPUS][MAX_OPS];
 	/* oracle 5: one pin per CPU, process and page */
 	struct pin {
 		bool held;
@@ -754,10 +757,16 @@ static void setup(const struct program *p)
 	current_cpu = NULL;
 	for (int c = 0; c < p->ncpus; c++)
 		for (int i = 0; i < p->nops[c]; i++) {
+			if (M.label_made[c][i] &&
+			    !memcmp(&M.label_op[c][i], &p->ops[c][i],
+				    sizeof(p->ops[c][i])))
+				continue;
 			op_format(&p->ops[c][i], M.label[c][i],
 				  sizeof(M.label[c][i]));
 			snprintf(M.ret_label[c][i], sizeof(M.ret_label[c][i]),
 				 "return %s", op_name(p->ops[c][i].kind));
+			M.label_op[c][i] = p->ops[c][i];
+			M.label_made[c][i] = true;
 		}
 }
 
@@ -774,15 +783,19 @@ static void check_end_state(void)
 	for (int i = 0; i < M.nprocs; i++) {
 		struct mm_struct *mm = M.mms[i];
 
+		pmd_t *pmd = NULL;
+
 		if (!mm)
 			continue;
 		for (unsigned long a = TASK_UNMAPPED_BASE; a < TASK_SIZE;
 		     a += PAGE_SIZE) {
-			pmd_t *pmd = pmd_offset(&mm->pgd[pgd_index(a)], a);
 			unsigned long d = M.dmirrors[i].pt[(a - TASK_UNMAPPED_BASE) >>
 							   PAGE_SHIFT];
 			pte_t pte = { 0 };
 
+			/* once per pmd: the same entry for all its pages */
+			if (!(a & ~PMD_MASK))
+				pmd = pmd_offset(&mm->pgd[pgd_index(a)], a);
 			if (pmd && pmd->table)
 				pte = pmd->table->ptes[pte_index(a)];
 			if (is_swap_pte(pte) &&

@@ -10,8 +10,22 @@
 #include <stddef.h>
 #include <ucontext.h>
 
+/*
+ * x86-64: a switch saves the callee-saved registers and the FP control
+ * words on the fiber's stack and swaps stack pointers (fiber.c), no
+ * signal mask: swapcontext() made a sigprocmask system call per switch.
+ * Elsewhere ucontext.
+ */
+#if defined(__x86_64__) && !defined(MIGRACE_FIBER_UCONTEXT)
+#define MIGRACE_FIBER_ASM 1
+#endif
+
 struct fiber {
+#ifdef MIGRACE_FIBER_ASM
+	void *sp;		/* saved stack pointer while switched away */
+#else
 	ucontext_t uc;
+#endif
 	void *stack;
 	size_t stack_size;
 	const void *asan_bottom;	/* this fiber's stack, for ASan */

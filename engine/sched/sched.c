@@ -15,6 +15,7 @@
 #include <migrace/cpu.h>
 #include <migrace/check.h>
 #include <migrace/rcu.h>
+#include "evhash.h"
 #include "fiber.h"
 #include "sched_core.h"
 #include "stress.h"
@@ -117,20 +118,6 @@ static const char *const kind_names[EV_NR] = {
 const char *ev_kind_name(int kind)
 {
 	return kind >= 0 && kind < EV_NR ? kind_names[kind] : "?";
-}
-
-static u64 hash_str(u64 h, const char *s)
-{
-	for (; s && *s; s++)
-		h = (h ^ (u8)*s) * 0x100000001b3ULL;
-	return h;
-}
-
-static u64 hash_u64(u64 h, u64 v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		h = (h ^ (v & 0xff)) * 0x100000001b3ULL;
-	return h;
 }
 
 /* ---- strategies ---- */
@@ -338,7 +325,7 @@ void (*sched_pair_hook)(u32 first, u32 second);
 
 static u32 ev_id(const char *what, const char *func)
 {
-	return (u32)hash_str(hash_str(0xcbf29ce484222325ULL, what), func);
+	return ev_point_id(what, func);
 }
 
 static void switch_to(int next, bool final)
@@ -437,13 +424,8 @@ static void trace_add(enum ev_kind kind, const char *what, const char *func,
 		      const void *obj, unsigned long addr, u64 val)
 {
 	int c = S.cur;
-	u64 h = S.hash;
 
-	h = hash_u64(h, (u64)c << 8 | kind);
-	h = hash_str(h, what);
-	h = hash_u64(h, addr);
-	h = hash_u64(h, val);
-	S.hash = h;
+	S.hash = ev_hash(S.hash, c, kind, what, addr, val);
 	if (S.ntrace < TRACE_MAX) {
 		struct trace_ev *e = &S.trace[S.ntrace++];
 
