@@ -425,7 +425,8 @@ static void trace_add(enum ev_kind kind, const char *what, const char *func,
 {
 	int c = S.cur;
 
-	S.hash = ev_hash(S.hash, c, kind, what, addr, val);
+	if (!S.st.no_hash)
+		S.hash = ev_hash(S.hash, c, kind, what, addr, val);
 	if (S.ntrace < TRACE_MAX) {
 		struct trace_ev *e = &S.trace[S.ntrace++];
 
@@ -739,7 +740,7 @@ int sched_unreached_segment(void)
 
 u64 sched_hash(void)
 {
-	return S.hash;
+	return S.st.no_hash ? 0 : S.hash;
 }
 
 u64 sched_steps(void)

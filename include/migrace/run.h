@@ -53,6 +53,13 @@ struct strategy {
 	 */
 	bool cont;
 	int cont_kind;
+	/*
+	 * The caller reads no trace hash (explore's search loop, the fuzz
+	 * targets): the run skips hashing its events, a fifth of the cost
+	 * of a schedule, and run_result.trace_hash is 0.  Such a caller
+	 * replays a run that reported (the same events) to get its hash.
+	 */
+	bool no_hash;
 };
 
 #define REPORT_LEN 16384
