@@ -344,9 +344,16 @@ static int __oracle_lazyfree_begin(int proc, int page, const char *what)
 	return op;
 }
 
-static void __oracle_lazyfree_returned(int proc, int page)
+/*
+ * Only the call that began the page's open MADV_FREE op closes its
+ * window: a later call on another CPU replaced it, and while that one is
+ * in progress, a write after the first call returned may still be
+ * discarded.
+ */
+static void __oracle_lazyfree_returned(int proc, int page, int handle)
 {
-	if (page < O.pages && O.lazyfree[proc][page])
+	if (page < O.pages && handle >= 0 &&
+	    O.lazyfree[proc][page] == handle + 1)
 		O.lazyfree_ret[proc][page] = now();
 }
 
@@ -491,10 +498,10 @@ int oracle_lazyfree_begin(int proc, int page, const char *what)
 	return ret;
 }
 
-void oracle_lazyfree_returned(int proc, int page)
+void oracle_lazyfree_returned(int proc, int page, int handle)
 {
 	oracle_lock();
-	__oracle_lazyfree_returned(proc, page);
+	__oracle_lazyfree_returned(proc, page, handle);
 	oracle_unlock();
 }
 
