@@ -720,9 +720,16 @@ static void *watchdog_thread(void *arg)
 		nanosleep(&ts, NULL);
 		if (__atomic_load_n(&X.quit, __ATOMIC_ACQUIRE))
 			break;
+		/*
+		 * The scan holds wd_lock: the main thread clears "running"
+		 * under it before it resets the CPUs for the next program.
+		 */
+		pthread_mutex_lock(&W.lock);
 		gen = __atomic_load_n(&W.running, __ATOMIC_ACQUIRE);
-		if (!gen)
+		if (!gen) {
+			pthread_mutex_unlock(&W.lock);
 			continue;
+		}
 		t = now_s();
 		for (int i = 0; i < X.ncpus; i++) {
 			struct scpu *s = &X.c[i];
@@ -737,10 +744,7 @@ static void *watchdog_thread(void *arg)
 			}
 		}
 		seen = gen;
-		if (stuck < 0)
-			continue;
-		pthread_mutex_lock(&W.lock);
-		if (__atomic_load_n(&W.running, __ATOMIC_ACQUIRE) != gen) {
+		if (stuck < 0) {
 			pthread_mutex_unlock(&W.lock);
 			continue;
 		}
