@@ -583,11 +583,50 @@ void stress_spin_wait(const void *obj, const char *what, const char *func)
 		sched_yield();
 }
 
+/*
+ * A busy retry (sched_yield_point()): as a fair scheduler would, let the
+ * other CPUs run first, until one of them completes an op, all of them
+ * finished, or YIELD_NS.  Only yielding the core is not enough: a CPU
+ * spinning for a lock the retry loop takes again at once would rarely
+ * get it (the spinlocks are test-and-set, not queued).
+ */
+#define YIELD_NS (200 * 1000)
+
 void stress_yield(void)
 {
-	if (!self)
+	struct scpu *s = self;
+	u64 nops0[NR_CPUS], until;
+
+	if (!s)
 		return;
-	ST(self->nwait, self->nwait + 1);
+	ST(s->nwait, s->nwait + 1);
+	for (int i = 0; i < X.ncpus; i++)
+		nops0[i] = LD(X.c[i].nops);
+	until = now_ns() + YIELD_NS;
+	for (unsigned int spins = 0;; spins++) {
+		bool others = false;
+
+		for (int i = 0; i < X.ncpus; i++) {
+			struct scpu *t = &X.c[i];
+
+			if (t == s || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == 2)
+				continue;
+			others = true;
+			if (LD(t->nops) != nops0[i])
+				return;
+		}
+		if (!others)
+			break;
+		for (int i = 0; i < 16; i++)
+			cpu_relax();
+		stress_handle_ipis();
+		check_abort();
+		if (spins % 64 == 63) {
+			if (now_ns() > until)
+				break;
+			sched_yield();
+		}
+	}
 	sched_yield();
 }
 
