@@ -49,7 +49,6 @@ bool stress_mode;
 #define RING 256	/* last events kept per CPU */
 #define MAX_HELD 16
 #define MAX_HLOCKS 4
-#define MAX_HOLDS 2	/* targeted holds per program */
 #define HOLD_CAP_NS (4 * 1000 * 1000)	/* a hold never lasts longer */
 #define HOLD_STALL_NS (200 * 1000)	/* nor this long without the others' events */
 
