@@ -397,6 +397,7 @@ int cmd_stress(int argc, char **argv)
 		else
 			prog_generate(&r.prog, &prog_rng, o.cpus, o.ops);
 		programs++;
+		stress_set_program(&r.prog);
 		ret = run_program(&r.prog, &r.settings, &st, NULL, &res);
 		progress_show(&pr, &o, programs, false);
 		if (ret)

@@ -27,6 +27,7 @@
 
 #define MAX_ORACLE_OPS 4096
 #define MAX_CAND 24
+#define LAZYFREE_MAX (NR_CPUS + 1)	/* every CPU's call, and one returned */
 
 struct oop {
 	u64 value;
@@ -50,8 +51,9 @@ static struct {
 	struct reg regs[ORACLE_PROCS][REGION_PAGES][PAGE_SLOTS];
 	int pages, slots;
 	unsigned int forking[ORACLE_PROCS];	/* children being forked from it */
-	int lazyfree[ORACLE_PROCS][REGION_PAGES];	/* open MADV_FREE op + 1 */
-	u64 lazyfree_ret[ORACLE_PROCS][REGION_PAGES];	/* when it returned */
+	/* open MADV_FREE ops + 1, one per call in progress or returned */
+	int lazyfree[ORACLE_PROCS][REGION_PAGES][LAZYFREE_MAX];
+	u64 lazyfree_ret[ORACLE_PROCS][REGION_PAGES][LAZYFREE_MAX];	/* 0: in progress */
 	u64 clock;
 } O;
 
@@ -139,14 +141,20 @@ static void __oracle_reset(int region_pages, int nslots, bool mapped, bool popul
 	O.clock = 2;
 }
 
-static void lazyfree_end(int proc, int page)
+static void lazyfree_end_one(int proc, int page, int k)
 {
-	int h = O.lazyfree[proc][page] - 1;
+	int h = O.lazyfree[proc][page][k] - 1;
 
 	if (h >= 0) {
 		O.ops[h].end = now();
-		O.lazyfree[proc][page] = 0;
+		O.lazyfree[proc][page][k] = 0;
 	}
+}
+
+static void lazyfree_end(int proc, int page)
+{
+	for (int k = 0; k < LAZYFREE_MAX; k++)
+		lazyfree_end_one(proc, page, k);
 }
 
 static int op_begin(int proc, int page, int npages, int slot_lo,
@@ -249,8 +257,9 @@ static void __oracle_op_end(int handle, bool happened)
 	b->withdrawn = !happened;
 	for (int p = 0; p < ORACLE_PROCS; p++)
 		for (int pg = 0; pg < O.pages; pg++)
-			if (O.lazyfree[p][pg] == handle + 1)
-				O.lazyfree[p][pg] = 0;
+			for (int k = 0; k < LAZYFREE_MAX; k++)
+				if (O.lazyfree[p][pg][k] == handle + 1)
+					O.lazyfree[p][pg][k] = 0;
 	for (int p = 0; p < ORACLE_PROCS; p++)
 		for (int pg = 0; pg < O.pages; pg++)
 			for_each_slot(s, 0, DEV_SLOT) {
@@ -330,34 +339,52 @@ static int __oracle_maybe_begin(int proc, int page, int npages, int slot_lo,
 			true);
 }
 
+/*
+ * A new call replaces the calls that returned (its window covers theirs
+ * from now on); the calls still in progress, on other CPUs, stay open:
+ * their windows close only after each of them returned.
+ */
 static int __oracle_lazyfree_begin(int proc, int page, const char *what)
 {
-	int op;
+	int op, k, slot = -1;
 
 	if (page >= O.pages)
 		return -1;
-	lazyfree_end(proc, page);
+	for (k = 0; k < LAZYFREE_MAX; k++)
+		if (O.lazyfree[proc][page][k] && O.lazyfree_ret[proc][page][k])
+			lazyfree_end_one(proc, page, k);
 	op = __oracle_maybe_begin(proc, page, 1, 0, DEV_SLOT, 0, what);
-	O.lazyfree_ret[proc][page] = 0;
-	if (op >= 0)
-		O.lazyfree[proc][page] = op + 1;
+	for (k = 0; k < LAZYFREE_MAX && slot < 0; k++)
+		if (!O.lazyfree[proc][page][k])
+			slot = k;
+	if (op >= 0 && slot >= 0) {
+		O.lazyfree[proc][page][slot] = op + 1;
+		O.lazyfree_ret[proc][page][slot] = 0;
+	}
 	return op;
 }
 
-static void __oracle_lazyfree_returned(int proc, int page)
+static void __oracle_lazyfree_returned(int proc, int page, int handle)
 {
-	if (page < O.pages && O.lazyfree[proc][page])
-		O.lazyfree_ret[proc][page] = now();
+	if (page >= O.pages || handle < 0)
+		return;
+	for (int k = 0; k < LAZYFREE_MAX; k++)
+		if (O.lazyfree[proc][page][k] == handle + 1)
+			O.lazyfree_ret[proc][page][k] = now();
 }
 
+/* A write that started after a call returned closes that call's window. */
 static void __oracle_page_written(int proc, int page, int write)
 {
-	u64 ret = O.lazyfree_ret[proc][page];
-
-	if (page >= O.pages || write < 0 || !O.lazyfree[proc][page])
+	if (page >= O.pages || write < 0)
 		return;
-	if (ret && O.ops[write].start > ret)
-		lazyfree_end(proc, page);
+	for (int k = 0; k < LAZYFREE_MAX; k++) {
+		u64 ret = O.lazyfree_ret[proc][page][k];
+
+		if (O.lazyfree[proc][page][k] && ret &&
+		    O.ops[write].start > ret)
+			lazyfree_end_one(proc, page, k);
+	}
 }
 
 static void __oracle_fork_begin(int parent, int child)
@@ -491,10 +518,10 @@ int oracle_lazyfree_begin(int proc, int page, const char *what)
 	return ret;
 }
 
-void oracle_lazyfree_returned(int proc, int page)
+void oracle_lazyfree_returned(int proc, int page, int handle)
 {
 	oracle_lock();
-	__oracle_lazyfree_returned(proc, page);
+	__oracle_lazyfree_returned(proc, page, handle);
 	oracle_unlock();
 }
 

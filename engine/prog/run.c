@@ -469,7 +469,8 @@ static void do_madvise_op(struct mm_struct *mm, const struct op *op)
 		if (dontneed) {
 			oracle_op_end(h[i], zapped);
 		} else if (lazyfree && zapped) {
-			oracle_lazyfree_returned(op->proc, op->page + i);
+			oracle_lazyfree_returned(op->proc, op->page + i,
+						 h[i]);
 		} else if (lazyfree) {
 			oracle_op_end(h[i], false);	/* no VMA: withdrawn */
 		}

@@ -10,8 +10,13 @@
  *
  * Preemption points do here what no scheduler decides: they record the
  * event in the CPU's ring (the last events, for reports), handle IPIs,
- * notice that the run is being stopped, and sometimes delay (a short spin
- * or a yield, KCSAN-style) to widen race windows.
+ * notice that the run is being stopped, and widen race windows.  Three
+ * programs in four get a plan, PCT's change point in real time: the
+ * "high" CPU holds at one point (a release, or any event) drawn over the
+ * points it is expected to pass (learned per op kind), the others wait
+ * at their start or at one of their releases until it gets there, and
+ * then run while it holds.  The fourth program gets KCSAN-style delays
+ * (short random spins or yields) at any point, likelier after a release.
  *
  * Sleeping without lost wake-ups: a preemption point that names an object
  * remembers it ("watch") with the CPU's wake counter; sched_wake(obj) bumps
@@ -34,7 +39,9 @@
 
 #include <migrace/check.h>
 #include <migrace/cpu.h>
+#include <migrace/prog.h>
 #include <migrace/rcu.h>
+#include <migrace/run.h>
 #include "stress.h"
 
 bool stress_mode;
@@ -42,6 +49,8 @@ bool stress_mode;
 #define RING 256	/* last events kept per CPU */
 #define MAX_HELD 16
 #define MAX_HLOCKS 4
+#define HOLD_CAP_NS (4 * 1000 * 1000)	/* a hold never lasts longer */
+#define HOLD_STALL_NS (200 * 1000)	/* nor this long without the others' events */
 
 struct ring_ev {
 	u64 tsc;
@@ -77,6 +86,16 @@ struct scpu {
 	int rcu_depth;	/* liburcu read-side nesting, unwound if stopped */
 	bool after_release;
 	u32 go_seen;	/* X.go when the thread was created */
+	u64 nwait;	/* waits begun (relaxed atomic): a held CPU's cue */
+	/* the targeted holds planned for this program (release numbers) */
+	u32 nrel;		/* release points passed */
+	u32 wait_at;		/* a low CPU waits for the high one here */
+	/* learning: release points per op kind */
+	int cur_kind;
+	u32 op_rel;
+	u32 rel_sum[NR_OP_KINDS], rel_cnt[NR_OP_KINDS];
+	u64 op_ev0;		/* nev when the op began */
+	u32 ev_sum[NR_OP_KINDS];
 };
 
 static struct {
@@ -98,6 +117,16 @@ static struct {
 	struct trace_ev *trace;
 	int ntrace;
 	u64 epoch;		/* per-program seed mixing */
+	/* targeted holds: the program, the plan's rng, what was learned */
+	const struct program *prog;
+	struct rng plan_rng;
+	double rel_sum[NR_OP_KINDS], rel_cnt[NR_OP_KINDS];
+	double ev_sum[NR_OP_KINDS];
+	int hi;			/* the high CPU, or -1 */
+	u32 hi_at, hi_n;
+	bool hi_any;		/* hi_at counts every event, not releases */
+	int hi_reached;
+	bool uniform;		/* this program: uniform random delays */
 } X;
 
 static _Thread_local struct scpu *self;
@@ -194,6 +223,8 @@ void stress_harness_lock(int *lock)
 	unsigned int spins = 0;
 
 	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
+		if (s)
+			ST(s->nwait, s->nwait + 1);
 		while (__atomic_load_n(lock, __ATOMIC_RELAXED)) {
 			if (s) {
 				stress_handle_ipis();
@@ -304,6 +335,100 @@ static void delay(struct scpu *s, bool long_ok)
 	} while (t < until);
 }
 
+/*
+ * A targeted hold (PCT's change point in real time): this CPU has just
+ * released a lock or returned from an op, and stays here, handling IPIs,
+ * until the other CPUs have made @n events of progress, have all finished
+ * or begun to wait (on something this CPU may hold), or HOLD_CAP_NS.
+ */
+static void hold(struct scpu *s, u32 n)
+{
+	u64 nev0[NR_CPUS], nw0[NR_CPUS];
+	u64 until = now_ns() + HOLD_CAP_NS, stall = 0, last_prog = 0;
+
+	for (int i = 0; i < X.ncpus; i++) {
+		nev0[i] = LD(X.c[i].nev);
+		nw0[i] = LD(X.c[i].nwait);
+	}
+	for (unsigned int spins = 0;; spins++) {
+		u64 prog = 0;
+		bool all_stopped = true;
+
+		for (int i = 0; i < X.ncpus; i++) {
+			struct scpu *t = &X.c[i];
+
+			if (t == s)
+				continue;
+			prog += LD(t->nev) - nev0[i];
+			if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != 2 &&
+			    LD(t->nwait) == nw0[i] && !LD(t->sleeping))
+				all_stopped = false;
+		}
+		if (prog >= n || all_stopped)
+			break;
+		if (prog != last_prog) {
+			last_prog = prog;
+			stall = 0;
+		}
+		for (int i = 0; i < 16; i++)
+			cpu_relax();
+		stress_handle_ipis();
+		check_abort();
+		if (spins % 64 == 63) {
+			u64 t = now_ns();
+
+			/*
+			 * No event from the others for a while: they wait
+			 * without a wait point (a harness lock, the OS).
+			 */
+			if (!stall)
+				stall = t;
+			else if (t - stall > HOLD_STALL_NS)
+				break;
+			if (t > until)
+				break;
+			/* the other CPU threads may need this core */
+			sched_yield();
+		}
+	}
+}
+
+/* A low CPU waits until the high one reached its point, or stopped. */
+static void wait_high(struct scpu *s)
+{
+	struct scpu *h = &X.c[X.hi];
+	u64 nev0 = LD(h->nev), nw0 = LD(h->nwait), last = nev0;
+	u64 until = now_ns() + HOLD_CAP_NS, stall = 0;
+
+	for (unsigned int spins = 0;; spins++) {
+		u64 nev = LD(h->nev);
+
+		if (__atomic_load_n(&X.hi_reached, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == 2 ||
+		    LD(h->nwait) != nw0 || LD(h->sleeping))
+			break;
+		if (nev != last) {
+			last = nev;
+			stall = 0;
+		}
+		for (int i = 0; i < 16; i++)
+			cpu_relax();
+		stress_handle_ipis();
+		check_abort();
+		if (spins % 64 == 63) {
+			u64 t = now_ns();
+
+			if (!stall)
+				stall = t;
+			else if (t - stall > HOLD_STALL_NS)
+				break;
+			if (t > until)
+				break;
+			sched_yield();
+		}
+	}
+}
+
 static void ring_add(struct scpu *s, enum ev_kind kind, const char *what,
 		     const char *func, const void *obj, unsigned long addr,
 		     u64 val)
@@ -335,20 +460,48 @@ void stress_point(enum ev_kind kind, const char *what, const char *func,
 		__atomic_store_n(&s->watch, obj, __ATOMIC_SEQ_CST);
 		s->snap = __atomic_load_n(&s->futex, __ATOMIC_SEQ_CST);
 	}
-	if (kind == EV_OP_BEGIN)
+	if (kind == EV_OP_BEGIN) {
 		ST(s->cur_op, what);
+		s->cur_kind = X.prog && s->nops < (u64)X.prog->nops[s->id] ?
+			      X.prog->ops[s->id][s->nops].kind : -1;
+		s->op_rel = 0;
+		s->op_ev0 = s->nev;
+	}
 	ring_add(s, kind, what, func, obj, addr, val);
 	ST(s->nev, s->nev + 1);
 	if (kind == EV_OP_END) {
 		ST(s->cur_op, NULL);
 		ST(s->nops, s->nops + 1);
+		if (s->cur_kind >= 0) {
+			s->rel_sum[s->cur_kind] += s->op_rel;
+			s->ev_sum[s->cur_kind] += (u32)(s->nev - s->op_ev0);
+			s->rel_cnt[s->cur_kind]++;
+		}
+		s->cur_kind = -1;
 	}
 	stress_handle_ipis();
+	if (s->after_release) {
+		s->nrel++;
+		s->op_rel++;
+		if (s->id == X.hi && !X.hi_any && s->nrel == X.hi_at) {
+			__atomic_store_n(&X.hi_reached, 1, __ATOMIC_RELEASE);
+			hold(s, X.hi_n);
+		}
+	}
+	if (s->id == X.hi && X.hi_any && s->nev == X.hi_at) {
+		__atomic_store_n(&X.hi_reached, 1, __ATOMIC_RELEASE);
+		hold(s, X.hi_n);
+	}
+	if (s->wait_at == (s->after_release ? s->nrel : 0) &&
+	    (s->wait_at || s->nev == 1)) {
+		s->wait_at = UINT32_MAX;
+		wait_high(s);
+	}
 	/*
 	 * Right after a release (an unlock, an op's return) windows open
 	 * that other CPUs race into: delays are 8 times likelier there.
 	 */
-	if (X.delay_thresh &&
+	if (X.uniform &&
 	    rng_next(&s->rng) < (s->after_release ? X.delay_thresh_rel :
 						    X.delay_thresh))
 		delay(s, s->after_release);
@@ -378,6 +531,7 @@ void stress_block(const void *obj, const char *what, const char *func)
 			   func, what);
 	}
 	ring_add(s, EV_WAIT, what, func, obj, 0, 0);
+	ST(s->nwait, s->nwait + 1);
 	if (__atomic_load_n(&s->watch, __ATOMIC_RELAXED) == obj)
 		sleep_on(s);
 	/* Watch again: the caller re-checks its condition after this. */
@@ -417,6 +571,7 @@ void stress_spin_wait(const void *obj, const char *what, const char *func)
 		report_bug(NULL, 0, "%s() would spin on %s outside a run",
 			   func, what);
 	}
+	ST(s->nwait, s->nwait + 1);
 	/* Spin with interrupts on: IPIs are handled while spinning. */
 	for (int i = 0; i < 32; i++)
 		cpu_relax();
@@ -427,10 +582,50 @@ void stress_spin_wait(const void *obj, const char *what, const char *func)
 		sched_yield();
 }
 
+/*
+ * A busy retry (sched_yield_point()): as a fair scheduler would, let the
+ * other CPUs run first, until one of them completes an op, all of them
+ * finished, or YIELD_NS.  Only yielding the core is not enough: a CPU
+ * spinning for a lock the retry loop takes again at once would rarely
+ * get it (the spinlocks are test-and-set, not queued).
+ */
+#define YIELD_NS (200 * 1000)
+
 void stress_yield(void)
 {
-	if (!self)
+	struct scpu *s = self;
+	u64 nops0[NR_CPUS], until;
+
+	if (!s)
 		return;
+	ST(s->nwait, s->nwait + 1);
+	for (int i = 0; i < X.ncpus; i++)
+		nops0[i] = LD(X.c[i].nops);
+	until = now_ns() + YIELD_NS;
+	for (unsigned int spins = 0;; spins++) {
+		bool others = false;
+
+		for (int i = 0; i < X.ncpus; i++) {
+			struct scpu *t = &X.c[i];
+
+			if (t == s || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == 2)
+				continue;
+			others = true;
+			if (LD(t->nops) != nops0[i])
+				return;
+		}
+		if (!others)
+			break;
+		for (int i = 0; i < 16; i++)
+			cpu_relax();
+		stress_handle_ipis();
+		check_abort();
+		if (spins % 64 == 63) {
+			if (now_ns() > until)
+				break;
+			sched_yield();
+		}
+	}
 	sched_yield();
 }
 
@@ -455,10 +650,15 @@ void stress_wait_ack(struct cpu *t, u64 seq, const char *func)
 /* ---- the run ---- */
 
 /*
- * The CPU threads live for the whole stress run: between programs they
- * wait for the next "go" (spinning briefly, then on a futex), so a
- * program costs no thread creation and no liburcu registration.
+ * CPU 0 runs on the main thread; CPUs 1.. have threads that live for the
+ * whole stress run: between programs they wait for the next "go"
+ * (spinning briefly, then on a futex).  A program thus costs no thread
+ * creation, no liburcu registration, and one thread wake-up fewer than
+ * with every CPU on its own thread.  (Spinning longer for "go" was
+ * slower on the shared 2-core machine: the spinner takes the core the
+ * main thread needs for the next set-up.)
  */
+
 static void wait_go(u32 seen)
 {
 	for (unsigned int spins = 0;
@@ -520,6 +720,96 @@ static void *cpu_thread(void *arg)
 	return NULL;
 }
 
+static void lockup_report(int stuck, double secs, char *title, size_t tlen,
+			  char *out, size_t len);
+
+/*
+ * The watchdog thread: events stop moving on a CPU in an op.  It fires
+ * under wd_lock only while the program it watched is still running, so a
+ * late verdict never lands on the next program.
+ */
+static struct {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	bool started;
+	u32 running;		/* the program being watched (gen), or 0 */
+	u32 fired;		/* the program the watchdog fired on */
+	u32 gen;
+	char *title, *lockup;
+	size_t tlen, len;
+} W = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *watchdog_thread(void *arg)
+{
+	u64 last_nops[NR_CPUS] = { 0 };
+	double last_move[NR_CPUS] = { 0 };
+	u32 seen = 0;
+
+	(void)arg;
+	for (;;) {
+		/* Polls at least twice per watchdog period. */
+		long ns = X.o.watchdog < 0.1 ? (long)(X.o.watchdog * 5e8) :
+					       50 * 1000 * 1000;
+		struct timespec ts = { 0, ns > 100000 ? ns : 100000 };
+		double t;
+		int stuck = -1;
+		u32 gen;
+
+		nanosleep(&ts, NULL);
+		if (__atomic_load_n(&X.quit, __ATOMIC_ACQUIRE))
+			break;
+		/*
+		 * The scan holds wd_lock: the main thread clears "running"
+		 * under it before it resets the CPUs for the next program.
+		 */
+		pthread_mutex_lock(&W.lock);
+		gen = __atomic_load_n(&W.running, __ATOMIC_ACQUIRE);
+		if (!gen) {
+			pthread_mutex_unlock(&W.lock);
+			continue;
+		}
+		t = now_s();
+		for (int i = 0; i < X.ncpus; i++) {
+			struct scpu *s = &X.c[i];
+			u64 nops = LD(s->nops);
+
+			if (gen != seen || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == 2 ||
+			    nops != last_nops[i]) {
+				last_nops[i] = nops;
+				last_move[i] = t;
+			} else if (t - last_move[i] > X.o.watchdog) {
+				stuck = i;
+			}
+		}
+		seen = gen;
+		if (stuck < 0) {
+			pthread_mutex_unlock(&W.lock);
+			continue;
+		}
+		lockup_report(stuck, t - last_move[stuck], W.title, W.tlen,
+			      W.lockup, W.len);
+		W.fired = gen;
+		__atomic_store_n(&X.abort, 1, __ATOMIC_RELEASE);
+		for (int i = 0; i < X.ncpus; i++)
+			stress_kick(i);
+		pthread_mutex_unlock(&W.lock);
+		/* Every wait checks the flag: they stop within milliseconds. */
+		for (int k = 0; k < 200 && __atomic_load_n(&X.nrunning,
+							   __ATOMIC_ACQUIRE); k++) {
+			struct timespec w = { 0, 10 * 1000 * 1000 };
+
+			nanosleep(&w, NULL);
+		}
+		if (__atomic_load_n(&X.nrunning, __ATOMIC_ACQUIRE)) {
+			fputs(W.lockup, stdout);
+			printf("stress: the stuck CPU threads did not stop; exiting without converting the program to a repro\n");
+			fflush(stdout);
+			_exit(1);
+		}
+	}
+	return NULL;
+}
+
 void stress_init(const struct stress_opts *o)
 {
 	X.o = *o;
@@ -528,6 +818,7 @@ void stress_init(const struct stress_opts *o)
 	X.delay_thresh_rel = o->delay <= 0 ? 0 : o->delay * 8 >= 1 ? ~0ULL :
 			     (u64)(o->delay * 8 * 18446744073709551615.0);
 	X.epoch = o->seed;
+	X.plan_rng.s = o->seed ^ 0x6a09e667f3bcc909ULL;
 	is_main = true;
 	stress_mode = true;
 	/* set-up and teardown call call_rcu() from the main thread */
@@ -539,14 +830,77 @@ void stress_fini(void)
 	__atomic_store_n(&X.quit, 1, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&X.go, 1, __ATOMIC_ACQ_REL);
 	futex(&X.go, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-	for (int i = 0; i < X.nthreads; i++)
+	for (int i = 1; i < X.nthreads; i++)
 		pthread_join(X.c[i].thread, NULL);
 	X.nthreads = 0;
+	if (W.started)
+		pthread_join(W.thread, NULL);
+	W.started = false;
 	X.quit = 0;
 	urcu_glue_barrier();
 	urcu_glue_stop();
 	urcu_glue_unregister();
 	stress_mode = false;
+}
+
+void stress_set_program(const struct program *p)
+{
+	X.prog = p;
+}
+
+/*
+ * The release points (or, @all, the events) CPU @c is expected to pass:
+ * learned per op kind from the programs run so far.
+ */
+static u32 expected_points(int c, bool all)
+{
+	double e = 0;
+
+	for (int i = 0; i < X.prog->nops[c]; i++) {
+		int k = X.prog->ops[c][i].kind;
+
+		if (X.rel_cnt[k] < 4)
+			e += all ? 40 : 8;
+		else
+			e += (all ? X.ev_sum[k] : X.rel_sum[k]) / X.rel_cnt[k];
+	}
+	return e < 1 ? 1 : (u32)(e + 0.5);
+}
+
+/*
+ * The plan of a program, PCT-like in real time: one CPU (the "high" one)
+ * runs to a release point drawn uniformly over the release points it is
+ * expected to pass, while the others wait at their start or at one of
+ * their own release points; there the high CPU holds until the others
+ * have made 2^(0..12) events of progress, or without bound (until they
+ * finish or wait).  Then all run free.
+ */
+static void plan_holds(int ncpus)
+{
+	struct rng *r = &X.plan_rng;
+	int h;
+
+	X.hi = -1;
+	X.hi_reached = 0;
+	X.uniform = X.delay_thresh != 0;
+	if (!X.delay_thresh || !X.prog || ncpus < 2)
+		return;
+	/* A quarter of the programs: KCSAN-style delays instead. */
+	if (!rng_below(r, 4))
+		return;
+	X.uniform = false;
+	h = (int)rng_below(r, (u32)ncpus);
+	X.hi = h;
+	/* As PCT's change points: over every event, or over releases only */
+	X.hi_any = rng_below(r, 2);
+	X.hi_at = 1 + rng_below(r, expected_points(h, X.hi_any));
+	X.hi_n = rng_below(r, 2) ? UINT32_MAX : 1u << rng_below(r, 13);
+	for (int c = 0; c < ncpus; c++) {
+		if (c == h)
+			continue;
+		X.c[c].wait_at = rng_below(r, 2) ? 0 :
+				 1 + rng_below(r, expected_points(c, false));
+	}
 }
 
 void stress_begin(int ncpus)
@@ -570,7 +924,12 @@ void stress_begin(int ncpus)
 		s->nhlocks = 0;
 		s->rcu_depth = 0;
 		s->after_release = false;
+		s->nwait = 0;
+		s->nrel = 0;
+		s->wait_at = UINT32_MAX;
+		s->cur_kind = -1;
 	}
+	plan_holds(ncpus);
 }
 
 static int cmp_ring(const void *a, const void *b)
@@ -680,19 +1039,23 @@ static void lockup_report(int stuck, double secs, char *title, size_t tlen,
 int stress_run_cpus(void (*cpu_main)(int cpu), char *title, size_t tlen,
 		    char *lockup, size_t len)
 {
-	u64 last_nev[NR_CPUS] = { 0 };
-	double last_move[NR_CPUS];
-	double t = now_s();
 	int ret = 0;
 
 	X.cpu_main = cpu_main;
 	X.nrunning = X.ncpus;
 	X.ready = 0;
 	current_cpu = NULL;
-	for (int i = 0; i < X.ncpus; i++) {
+	for (int i = 0; i < X.ncpus; i++)
 		X.c[i].state = 1;
-		last_move[i] = t;
+	if (!W.started) {
+		if (pthread_create(&W.thread, NULL, watchdog_thread, NULL)) {
+			perror("migrace: pthread_create");
+			exit(3);
+		}
+		W.started = true;
 	}
+	if (!X.nthreads)
+		X.nthreads = 1;	/* CPU 0 is this thread */
 	for (; X.nthreads < X.ncpus; X.nthreads++) {
 		X.c[X.nthreads].go_seen = X.go;
 		if (pthread_create(&X.c[X.nthreads].thread, NULL, cpu_thread,
@@ -701,63 +1064,51 @@ int stress_run_cpus(void (*cpu_main)(int cpu), char *title, size_t tlen,
 			exit(3);
 		}
 	}
+	pthread_mutex_lock(&W.lock);
+	W.title = title;
+	W.tlen = tlen;
+	W.lockup = lockup;
+	W.len = len;
+	if (!++W.gen)
+		W.gen = 1;
+	__atomic_store_n(&W.running, W.gen, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&W.lock);
 	__atomic_add_fetch(&X.go, 1, __ATOMIC_ACQ_REL);
-	futex(&X.go, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-	/* The watchdog: events stop moving on a CPU in an op. */
-	for (;;) {
-		/* Polls at least twice per watchdog period. */
-		long ns = X.o.watchdog < 0.1 ? (long)(X.o.watchdog * 5e8) :
-					       50 * 1000 * 1000;
-		struct timespec ts = { 0, ns > 100000 ? ns : 100000 };
+	if (X.ncpus > 1)
+		futex(&X.go, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+	run_one(&X.c[0]);
+	/* The others: spin a little, then sleep until the last one wakes us. */
+	for (unsigned int spins = 0;; spins++) {
 		int n = __atomic_load_n(&X.nrunning, __ATOMIC_ACQUIRE);
-		int stuck = -1;
 
 		if (!n)
 			break;
-		/* The last CPU thread to finish wakes us. */
-		futex((u32 *)&X.nrunning, FUTEX_WAIT_PRIVATE, (u32)n, &ts);
-		if (!__atomic_load_n(&X.nrunning, __ATOMIC_ACQUIRE))
-			break;
-		t = now_s();
-		for (int i = 0; i < X.ncpus; i++) {
-			struct scpu *s = &X.c[i];
-			u64 nops = LD(s->nops);
-
-			if (LD(s->state) == 2 || nops != last_nev[i]) {
-				last_nev[i] = nops;
-				last_move[i] = t;
-			} else if (t - last_move[i] > X.o.watchdog) {
-				stuck = i;
-			}
-		}
-		if (stuck < 0)
+		if (spins < 256) {
+			cpu_relax();
 			continue;
-		lockup_report(stuck, t - last_move[stuck], title, tlen, lockup,
-			      len);
-		__atomic_store_n(&X.abort, 1, __ATOMIC_RELEASE);
-		for (int i = 0; i < X.ncpus; i++)
-			stress_kick(i);
-		/* Every wait checks the flag: they stop within milliseconds. */
-		for (int k = 0; k < 200 && __atomic_load_n(&X.nrunning,
-							   __ATOMIC_ACQUIRE); k++) {
-			struct timespec w = { 0, 10 * 1000 * 1000 };
-
-			nanosleep(&w, NULL);
 		}
-		if (__atomic_load_n(&X.nrunning, __ATOMIC_ACQUIRE)) {
-			fputs(lockup, stdout);
-			printf("stress: the stuck CPU threads did not stop; exiting without converting the program to a repro\n");
-			fflush(stdout);
-			_exit(1);
-		}
-		ret = 2;
-		break;
+		futex((u32 *)&X.nrunning, FUTEX_WAIT_PRIVATE, (u32)n, NULL);
 	}
+	pthread_mutex_lock(&W.lock);
+	__atomic_store_n(&W.running, 0, __ATOMIC_RELEASE);
+	if (W.fired == W.gen)
+		ret = 2;	/* the watchdog: its report is written */
+	pthread_mutex_unlock(&W.lock);
 	/* Every callback of this program runs before the machine is checked. */
 	urcu_glue_barrier();
 	for (int i = 0; i < X.ncpus; i++) {
-		X.ops_total += X.c[i].nops;
-		X.ev_total += X.c[i].nev;
+		struct scpu *s = &X.c[i];
+
+		X.ops_total += s->nops;
+		X.ev_total += s->nev;
+		for (int k = 0; k < NR_OP_KINDS; k++) {
+			if (!s->rel_cnt[k])
+				continue;
+			X.rel_sum[k] += s->rel_sum[k];
+			X.ev_sum[k] += s->ev_sum[k];
+			X.rel_cnt[k] += s->rel_cnt[k];
+			s->rel_sum[k] = s->rel_cnt[k] = s->ev_sum[k] = 0;
+		}
 	}
 	if (!ret && X.abort)
 		ret = 1;

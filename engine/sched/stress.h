@@ -18,6 +18,9 @@ struct stress_opts {
 void stress_init(const struct stress_opts *o);
 void stress_fini(void);
 
+/* The next program run (the front end): targeted holds are planned on it. */
+struct program;
+void stress_set_program(const struct program *p);
 /* Per program (run.c): the machine is set up, no CPU thread runs. */
 void stress_begin(int ncpus);
 /*

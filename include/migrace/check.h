@@ -90,7 +90,7 @@ int oracle_maybe_begin(int proc, int page, int npages, int slot_lo,
  * completes (oracle_page_written() with that write's handle).
  */
 int oracle_lazyfree_begin(int proc, int page, const char *what);
-void oracle_lazyfree_returned(int proc, int page);
+void oracle_lazyfree_returned(int proc, int page, int handle);
 void oracle_page_written(int proc, int page, int write);
 void oracle_fork_begin(int parent, int child);
 void oracle_fork_end(int parent, int child);
