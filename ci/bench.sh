@@ -280,7 +280,9 @@ write_doc() {
 		echo
 		[ $plotted = 1 ] && echo "![time-to-find per fix and engine]($(basename "$png"))" && echo
 		echo "Executions per second on one core, fixed engine, ${tput} s each"
-		echo "(explore: schedules; libFuzzer from an empty corpus, AFL++ from the seed corpus):"
+		echo "(explore: schedules; libFuzzer: inputs from an empty corpus, each up to 4 PCT"
+		echo "schedules of one program (its structure-aware mutator's inputs); AFL++: inputs"
+		echo "from the seed corpus):"
 		echo
 		echo "| engine | executions/s |"
 		echo "|---|---|"

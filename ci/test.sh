@@ -48,8 +48,8 @@ fuzz_parsers() {
 # The fuzzer, fix reverted, finds it from an empty corpus, and the crash
 # decodes to a repro that reproduces.  A fixed seed and an execution bound
 # keep this deterministic.  (young-dirty-entry under MIGRACE_STRICT=1 is
-# found in well under a second; the races that need a program search take
-# minutes of libFuzzer since the alphabet grew: docs/benchmarks.md.)
+# found within 20 executions; the races that need a program search take
+# seconds to a minute of libFuzzer: docs/benchmarks.md.)
 fuzz_finds() {
 	local d st=1
 	d=$(mktemp -d)

@@ -133,14 +133,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * libFuzzer grows inputs slowly while it finds new features, and the
  * interleaving counters keep it finding them: inputs then stay at about
  * 20 bytes, too short for the three or four ops of a race.  Without the
- * length control, up to 128 bytes, device-pages-skip-empty took 3,273 to
+ * length control, up to 128 bytes (now 256: four CPUs of eight ops),
+ * device-pages-skip-empty took 3,273 to
  * 7,253 executions over seeds 1..3 instead of 68,845 to 92,384
- * (docs/benchmarks.md).
+ * (docs/benchmarks.md).  The structure-aware mutator's inputs each run
+ * four PCT schedules, and nearly every one reaches a new interleaving
+ * counter: libFuzzer's entropic input scheduling, which keeps a frequency
+ * for every rare feature, then took most of the time (three times the
+ * executions per second without it).
  */
 static void default_flags(int *argc, char ***argv)
 {
 	static const char *const defaults[] = { "-len_control=0",
-						"-max_len=128" };
+						"-max_len=256",
+						"-entropic=0" };
 	static char *args[256];
 	int n = 0;
 
@@ -192,12 +198,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct repro r;
 	static struct run_result res;
-	struct strategy st;
 
 	decode_input(data, size, &r);
 	r.settings = settings;
-	decode_strategy(&r, &st);
-	if (run_program(&r.prog, &r.settings, &st, NULL, &res)) {
+	if (fuzz_run_input(&r, &res)) {
 		fputs(res.report, stderr);
 		fprintf(stderr, "trace: %#018llx\n",
 			(unsigned long long)res.trace_hash);
@@ -205,6 +209,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	return 0;
 }
+
+#ifndef MIGRACE_AFL_MAIN
+/*
+ * libFuzzer mutates programs, not bytes (engine/prog/decode.c,
+ * fuzz_mutate()): a new random program, prog_mutate() steps, a change of
+ * the PCT runs, and for a minority its own byte mutations (with the
+ * dictionary).  Only the libFuzzer runtime has LLVMFuzzerMutate(); in
+ * tests/fuzz_run it is absent and these hooks are not called.
+ */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max)
+	__attribute__((weak));
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
+			       unsigned int seed);
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *a, size_t na,
+				 const uint8_t *b, size_t nb, uint8_t *out,
+				 size_t max, unsigned int seed);
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
+			       unsigned int seed)
+{
+	return fuzz_mutate(data, size, max, seed,
+			   LLVMFuzzerMutate ? LLVMFuzzerMutate : NULL);
+}
+
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *a, size_t na,
+				 const uint8_t *b, size_t nb, uint8_t *out,
+				 size_t max, unsigned int seed)
+{
+	return fuzz_crossover(a, na, b, nb, out, max, seed);
+}
+#endif
 
 #ifdef MIGRACE_AFL_MAIN
 __AFL_FUZZ_INIT();

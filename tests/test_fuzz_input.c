@@ -96,6 +96,70 @@ TEST(encode_inverts_decode)
 	}
 }
 
+/* PCT mode: the runs' fields survive encode and decode as they are. */
+TEST(encode_inverts_decode_pct)
+{
+	struct rng g = { 31337 };
+	static const u64 ests[] = { 128, 256, 384, 512, 768, 1024, 1536, 2048 };
+
+	for (int it = 0; it < 1000; it++) {
+		long n;
+
+		memset(&ra, 0, sizeof(ra));
+		prog_generate(&ra.prog, &g, 2 + rng_below(&g, 3), 8);
+		ra.pct.on = true;
+		ra.pct.seed = rng_next(&g) & 0xfefefefe;	/* 0xff: 0xfe */
+		ra.pct.depth = 1 + rng_below(&g, 4);
+		ra.pct.schedules = 1 + rng_below(&g, 4);
+		ra.pct.est_steps = ests[rng_below(&g, 8)];
+		n = encode_input(&ra, buf, sizeof(buf));
+		ASSERT_TRUE(n > 0);
+		decode_input(buf, (size_t)n, &rb);
+		ASSERT_TRUE(repro_equal(&ra, &rb));
+		ASSERT_TRUE(rb.pct.on);
+		ASSERT_EQ(rb.pct.seed, ra.pct.seed);
+		ASSERT_EQ(rb.pct.depth, ra.pct.depth);
+		ASSERT_EQ(rb.pct.schedules, ra.pct.schedules);
+		ASSERT_EQ(rb.pct.est_steps, ra.pct.est_steps);
+	}
+}
+
+/*
+ * The custom mutators' outputs fit, decode to legal programs and are
+ * what they encode (a mutated input re-encodes to itself); from an empty
+ * input they make programs.
+ */
+TEST(mutators_make_legal_inputs)
+{
+	struct rng g = { 2024 };
+	size_t n = 0, m;
+	int with_ops = 0;
+	char err[512];
+
+	for (int it = 0; it < 3000; it++) {
+		if (rng_below(&g, 3)) {
+			n = fuzz_mutate(buf, n, 256, rng_next(&g), NULL);
+		} else {
+			fill(&g, buf2, rng_below(&g, 120));
+			n = fuzz_crossover(buf, n, buf2, rng_below(&g, 120),
+					   buf, 256, rng_next(&g)) ?: n;
+		}
+		ASSERT_TRUE(n <= 256);
+		decode_input(buf, n, &ra);
+		err[0] = 0;
+		if (reparse(&ra, &rb, err, sizeof(err)))
+			TH_LOG("mutation %d: %s", it, err);
+		ASSERT_EQ(err[0], 0);
+		ASSERT_TRUE(ra.pct.on);
+		m = (size_t)encode_input(&ra, buf2, sizeof(buf2));
+		ASSERT_EQ(m, n);
+		ASSERT_EQ(memcmp(buf, buf2, n), 0);
+		for (int c = 0; c < ra.prog.ncpus; c++)
+			with_ops += ra.prog.nops[c] > 0;
+	}
+	ASSERT_TRUE(with_ops > 3000);
+}
+
 /* Which CPU stream a byte of an encoded input belongs to (-1: header). */
 static int stream_at(const u8 *b, size_t n, size_t at)
 {

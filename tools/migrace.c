@@ -665,12 +665,13 @@ static int cmd_decode(int argc, char **argv)
 	free(data);
 	r.settings = set;
 	if (r.pct.on) {
-		/* Run it as the fuzz target did and keep the executed schedule. */
+		/*
+		 * Run it as the fuzz target did and keep the executed
+		 * schedule: the one that reported, or the last.
+		 */
 		static struct run_result res;
-		struct strategy st;
 
-		decode_strategy(&r, &st);
-		run_program(&r.prog, &r.settings, &st, NULL, &res);
+		fuzz_run_input(&r, &res);
 		r.sched = res.executed;
 		if (res.bug)
 			snprintf(r.title, sizeof(r.title), "%s", res.title);

@@ -11,10 +11,13 @@
  * TAG), read by position (a missing byte reads 0):
  *   h0  the CPU count: h0 & 3 is 0 or 1: 2 CPUs, 2: 3 CPUs, 3: 4 CPUs
  *   h1  set-up: bit 0 no populate, 1 fork, 2 warm, 3 swapped (with populate)
- *   h2  bit 0 clear: one PCT run (the schedule stream is not read), depth
- *       2 + (1 + (h2 >> 1)) % 3 (3 when h2 is 0: two change points),
- *       expected length 64 * (2 + (h2 >> 3)) events; bit 0 set: the
- *       schedule stream.  So a short input gets PCT's guarantees.
+ *   h2  bit 0 set: the schedule stream.  Bit 0 clear: PCT runs (the
+ *       schedule stream is not read), as explore runs a program: bits
+ *       1-2 the depth, 3 4 1 2 (3 when 0: two change points); bits 3-4
+ *       the number of schedules, 4 3 2 1 (4 when 0), each with its own
+ *       seed, the first with the expected length est_of[h2 >> 5] and the
+ *       next ones with the longest run so far (fuzz_run_input()).  So a
+ *       short input gets PCT's guarantees, several times.
  *   h3..h6  the PCT seed, big-endian
  * TAG & 7 names the stream: 0..3 the ops of that CPU (ignored while the
  * CPU count is lower, so the CPU count does not reinterpret them), 4..7
@@ -136,6 +139,9 @@ static bool next_record(struct stream *s, u8 *lead, u8 *args, int max)
 }
 
 static const u8 ncpus_of[4] = { 2, 2, 3, 4 };
+/* PCT mode: header byte 2's fields (0 reads as explore's defaults) */
+static const u8 depth_of[4] = { 3, 4, 1, 2 };
+static const u16 est_of[8] = { 512, 128, 256, 384, 768, 1024, 1536, 2048 };
 
 /* The op a record gives, in the form the repro parser gives it. */
 static void decode_op(struct op *op, u8 lead, const u8 *a, int ncpus)
@@ -206,8 +212,9 @@ void decode_input(const u8 *data, size_t size, struct repro *r)
 	}
 	if (!(h[2] & 1)) {
 		r->pct.on = true;
-		r->pct.depth = 2 + (1 + (h[2] >> 1)) % 3;
-		r->pct.est_steps = 64 * (2 + (u64)(h[2] >> 3));
+		r->pct.depth = depth_of[(h[2] >> 1) & 3];
+		r->pct.schedules = 4 - ((h[2] >> 3) & 3);
+		r->pct.est_steps = est_of[h[2] >> 5];
 		for (int i = 3; i < 7; i++)
 			r->pct.seed = r->pct.seed << 8 | h[i];
 		return;
@@ -244,6 +251,35 @@ void decode_strategy(const struct repro *r, struct strategy *st)
 	}
 }
 
+/*
+ * The input's runs, as the fuzz targets and `migrace decode` make them:
+ * its schedule once, or its PCT schedules one after the other as explore
+ * runs a program (the first with the input's seed and length guess, the
+ * next with seeds drawn from it and the longest run so far as the
+ * guess), up to the first report.  1 if one reported: @res is that run.
+ */
+int fuzz_run_input(const struct repro *r, struct run_result *res)
+{
+	int n = r->pct.on ? max(r->pct.schedules, 1) : 1;
+	struct rng g = { r->pct.seed ^ 0xd1b54a32d192ed03ULL };
+	struct strategy st;
+	u64 est = 0, est_sync = 0;
+
+	decode_strategy(r, &st);
+	for (int i = 0; i < n; i++) {
+		if (i) {
+			st.seed = rng_next(&g);
+			st.est_steps = est;
+			st.est_sync = est_sync;
+		}
+		if (run_program(&r->prog, &r->settings, &st, NULL, res))
+			return 1;
+		est = max(est, res->steps);
+		est_sync = max(est_sync, res->sync_steps);
+	}
+	return 0;
+}
+
 /* ---- the inverse: seeds from repro files ---- */
 
 struct out {
@@ -270,14 +306,18 @@ static void put_record(struct out *o, u8 lead, const u8 *a, int nargs)
 		put(o, a[i]);
 }
 
-static void encode_op(struct out *o, const struct op *op)
+static void encode_op(struct out *o, const struct op *op, int ncpus)
 {
 	u8 a[OP_ARGS] = { 0 };
 	u16 args = op->kind < NR_OP_KINDS ? op_sigs[op->kind].args : 0;
 
-	a[0] = (op->page & 3) | ((op->npages - 1) & 3) << 2 |
-	       (op->proc & 3) << 4;
-	if ((args & OPA_SLOT) && op->slot < NR_CPUS)
+	/* only the fields the kind has: the bytes are what decoding gives */
+	a[0] = (op->proc & 3) << 4;
+	if (args & OPA_PAGE)
+		a[0] |= op->page & 3;
+	if (args & OPA_NPAGES)
+		a[0] |= ((op->npages - 1) & 3) << 2;
+	if ((args & OPA_SLOT) && op->slot < ncpus)
 		a[1] |= op->slot + 1;
 	if ((args & OPA_SLOT) && op->slot == DEV_SLOT)
 		a[1] |= 7;
@@ -311,6 +351,33 @@ static void put_sep(struct out *o, u8 tag)
 	put(o, TAG_BASE | tag);
 }
 
+/*
+ * Header byte 2 for PCT mode: the fields decode_input() reads, each the
+ * nearest value the format has (the seed keeps its low 32 bits).
+ */
+static u8 pct_header(const struct fuzz_pct *pct)
+{
+	int d = 0, e = 0;
+	int depth = pct->depth < 1 ? 1 : pct->depth > 4 ? 4 : pct->depth;
+	int n = pct->schedules < 1 ? 1 : pct->schedules > 4 ? 4 : pct->schedules;
+	u64 best = ~0ULL;
+
+	for (int i = 0; i < 4; i++)
+		if (depth_of[i] == depth)
+			d = i;
+	for (int i = 0; i < 8; i++) {
+		u64 diff = est_of[i] > pct->est_steps ?
+				   est_of[i] - pct->est_steps :
+				   pct->est_steps - est_of[i];
+
+		if (diff < best) {
+			best = diff;
+			e = i;
+		}
+	}
+	return d << 1 | (4 - n) << 3 | e << 5;
+}
+
 long encode_input(const struct repro *r, u8 *buf, size_t cap)
 {
 	const struct program *p = &r->prog;
@@ -324,12 +391,21 @@ long encode_input(const struct repro *r, u8 *buf, size_t cap)
 	put(&o, p->ncpus == 2 ? 0 : p->ncpus - 1);
 	put(&o, (!p->populate) | p->forked << 1 | p->warm << 2 |
 		(p->populate && p->swapped) << 3);
-	put(&o, 1);	/* the schedule stream, not PCT */
+	if (r->pct.on) {
+		put(&o, pct_header(&r->pct));
+		/* a 0xff could start a separator: the nearest is 0xfe */
+		for (int i = 3; i >= 0; i--)
+			put(&o, min((u8)(r->pct.seed >> (8 * i)), (u8)0xfe));
+	} else {
+		put(&o, 1);	/* the schedule stream, not PCT */
+	}
 	for (int cpu = 0; cpu < p->ncpus; cpu++) {
 		put_sep(&o, cpu);
 		for (int i = 0; i < p->nops[cpu]; i++)
-			encode_op(&o, &p->ops[cpu][i]);
+			encode_op(&o, &p->ops[cpu][i], p->ncpus);
 	}
+	if (r->pct.on)
+		return o.full ? -1 : (long)o.n;
 	if (r->sched.nseg)
 		put_sep(&o, TAG_SCHED);
 	for (int i = 0; i < r->sched.nseg; i++) {
@@ -353,4 +429,155 @@ long encode_input(const struct repro *r, u8 *buf, size_t cap)
 		}
 	}
 	return o.full ? -1 : (long)o.n;
+}
+
+/* ---- structure-aware mutation (the fuzz targets' custom mutators) ---- */
+
+/*
+ * The mix, in percent: the fuzzer's byte mutations (they still find what
+ * the format allows and prog_mutate() does not make: odd set-ups, dead
+ * ops, explicit schedules), a new random program as explore draws one,
+ * one to four prog_mutate() steps, and the rest a change of the PCT runs
+ * only.
+ */
+#define MUT_BYTES 10
+#define MUT_FRESH 40
+#define MUT_PROG 30
+#define MUT_OPS 8	/* ops per CPU, as explore's generator (--ops) */
+/* 32 bits of seed in the header, no byte 0xff (a separator's start) */
+#define SEED_MASK 0x7f7f7f7fULL
+
+static struct repro mut_a, mut_b;
+static u8 mut_buf[4096];
+
+static int prog_ops(const struct program *p)
+{
+	int n = 0;
+
+	for (int c = 0; c < p->ncpus; c++)
+		n += p->nops[c];
+	return n;
+}
+
+/* PCT runs as explore makes them for a program: a new seed, depth 3. */
+static void pct_fresh(struct repro *r, struct rng *g)
+{
+	r->pct.on = true;
+	r->pct.seed = rng_next(g) & SEED_MASK;
+	r->pct.depth = 3;
+	r->pct.schedules = 4;
+	r->pct.est_steps = 512;
+}
+
+/* Another seed, now and then another depth, length guess or count. */
+static void pct_change(struct repro *r, struct rng *g)
+{
+	if (!r->pct.on) {
+		pct_fresh(r, g);
+		return;
+	}
+	switch (rng_below(g, 8)) {
+	case 0:
+		r->pct.depth = 1 + rng_below(g, 4);
+		break;
+	case 1:
+		r->pct.est_steps = est_of[rng_below(g, 8)];
+		break;
+	case 2:
+		r->pct.schedules = 1 + rng_below(g, 4);
+		break;
+	default:
+		break;
+	}
+	r->pct.seed = rng_next(g) & SEED_MASK;
+}
+
+/* Encode @r into @out if it fits; else 0. */
+static size_t mut_encode(const struct repro *r, u8 *out, size_t max)
+{
+	long n = encode_input(r, mut_buf, sizeof(mut_buf));
+
+	if (n <= 0 || (size_t)n > max)
+		return 0;
+	memcpy(out, mut_buf, n);
+	return n;
+}
+
+size_t fuzz_mutate(u8 *data, size_t size, size_t max, u64 seed,
+		   byte_mutator bytes)
+{
+	struct rng g = { seed };
+	u32 what = rng_below(&g, 100);
+	size_t n;
+
+	if (bytes && what < MUT_BYTES)
+		return bytes(data, size, max);
+	decode_input(data, size, &mut_a);
+	if (what < MUT_BYTES + MUT_FRESH || !prog_ops(&mut_a.prog)) {
+		/*
+		 * Two CPUs, as explore's default: a third or fourth drawn
+		 * here one time in four made anon-exclusive take 3.5 times
+		 * the executions (docs/benchmarks.md).  Byte mutations of
+		 * the header still make them.
+		 */
+		prog_generate(&mut_a.prog, &g, 2, MUT_OPS);
+		pct_fresh(&mut_a, &g);
+	} else if (what < MUT_BYTES + MUT_FRESH + MUT_PROG) {
+		int k = 1;
+
+		while (k < 4 && !rng_below(&g, 2))
+			k++;
+		while (k--)
+			prog_mutate(&mut_a.prog, &g, MUT_OPS);
+		if (!mut_a.pct.on || rng_below(&g, 2))
+			pct_change(&mut_a, &g);
+	} else {
+		pct_change(&mut_a, &g);
+	}
+	n = mut_encode(&mut_a, data, max);
+	if (!n && bytes)
+		return bytes(data, size, max);
+	return n ? n : size;
+}
+
+/*
+ * Cross-over: the first input's set-up and CPU count, each CPU's ops from
+ * either input or the first's head and the second's tail, either's runs.
+ */
+size_t fuzz_crossover(const u8 *a, size_t na, const u8 *b, size_t nb,
+		      u8 *out, size_t max, u64 seed)
+{
+	struct program *p = &mut_a.prog, *q = &mut_b.prog;
+	struct rng g = { seed };
+
+	decode_input(a, na, &mut_a);
+	decode_input(b, nb, &mut_b);
+	for (int c = 0; c < p->ncpus; c++) {
+		int i, j;
+
+		switch (rng_below(&g, 3)) {
+		case 0:
+			break;
+		case 1:
+			if (c < q->ncpus) {
+				p->nops[c] = q->nops[c];
+				memcpy(p->ops[c], q->ops[c], sizeof(p->ops[c]));
+			}
+			break;
+		case 2:
+			if (c >= q->ncpus)
+				break;
+			i = rng_below(&g, p->nops[c] + 1);
+			j = rng_below(&g, q->nops[c] + 1);
+			for (; j < q->nops[c] && i < MAX_OPS; i++, j++)
+				p->ops[c][i] = q->ops[c][j];
+			p->nops[c] = i;
+			break;
+		}
+	}
+	if (rng_below(&g, 2))
+		mut_a.pct = mut_b.pct;
+	if (!mut_a.pct.on)
+		pct_fresh(&mut_a, &g);
+	return mut_encode(&mut_a, out, max);
 }

@@ -177,12 +177,13 @@ struct schedule {
 	struct segment seg[MAX_SEGS];
 };
 
-/* A fuzz input either spells out its schedule or asks for one PCT run. */
+/* A fuzz input either spells out its schedule or asks for PCT runs. */
 struct fuzz_pct {
 	bool on;
 	u64 seed;
 	int depth;
-	u64 est_steps;
+	int schedules;	/* runs per input, each with its own seed */
+	u64 est_steps;	/* the first run's expected length */
 };
 
 struct repro {
@@ -250,12 +251,32 @@ void decode_input(const u8 *data, size_t size, struct repro *r);
 struct strategy;
 void decode_strategy(const struct repro *r, struct strategy *st);
 /*
+ * Run a decoded input as the fuzz targets do: its schedule, or its PCT
+ * runs up to the first report.  1 if one reported (@res is that run).
+ */
+struct run_result;
+int fuzz_run_input(const struct repro *r, struct run_result *res);
+/*
  * The inverse of decode_input() for a program and a machine-form schedule
- * (steps, releases, to end; not named points): the number of bytes
- * written to @buf, or -1 if it does not fit or cannot be encoded.
- * Settings are not encoded (the fuzz targets take them from the
- * environment).  The byte format is described in engine/prog/decode.c.
+ * (steps, releases, to end; not named points), or with @r->pct.on its PCT
+ * runs (the nearest the format has): the number of bytes written to
+ * @buf, or -1 if it does not fit or cannot be encoded.  Settings are not
+ * encoded (the fuzz targets take them from the environment).  The byte
+ * format is described in engine/prog/decode.c.
  */
 long encode_input(const struct repro *r, u8 *buf, size_t cap);
+/*
+ * The fuzz targets' structure-aware mutators (libFuzzer's custom mutator
+ * and cross-over, AFL++'s custom mutator): decode, change the program
+ * (prog_mutate(), a new prog_generate() program, another program's ops)
+ * or its PCT runs, encode.  @bytes is the fuzzer's own byte mutator, used
+ * for a minority of the mutations (NULL: never).  The new size, at most
+ * @max, written to @data (@out).
+ */
+typedef size_t (*byte_mutator)(u8 *data, size_t size, size_t max);
+size_t fuzz_mutate(u8 *data, size_t size, size_t max, u64 seed,
+		   byte_mutator bytes);
+size_t fuzz_crossover(const u8 *a, size_t na, const u8 *b, size_t nb,
+		      u8 *out, size_t max, u64 seed);
 
 #endif
