@@ -671,7 +671,7 @@ static int cmd_decode(int argc, char **argv)
 		 */
 		static struct run_result res;
 
-		fuzz_run_input(&r, &res);
+		fuzz_run_input(&r, &res, true);
 		r.sched = res.executed;
 		if (res.bug)
 			snprintf(r.title, sizeof(r.title), "%s", res.title);

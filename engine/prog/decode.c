@@ -258,7 +258,7 @@ void decode_strategy(const struct repro *r, struct strategy *st)
  * next with seeds drawn from it and the longest run so far as the
  * guess), up to the first report.  1 if one reported: @res is that run.
  */
-int fuzz_run_input(const struct repro *r, struct run_result *res)
+int fuzz_run_input(const struct repro *r, struct run_result *res, bool hash)
 {
 	int n = r->pct.on ? max(r->pct.schedules, 1) : 1;
 	struct rng g = { r->pct.seed ^ 0xd1b54a32d192ed03ULL };
@@ -266,6 +266,7 @@ int fuzz_run_input(const struct repro *r, struct run_result *res)
 	u64 est = 0, est_sync = 0;
 
 	decode_strategy(r, &st);
+	st.no_hash = !hash;
 	for (int i = 0; i < n; i++) {
 		if (i) {
 			st.seed = rng_next(&g);

@@ -10,13 +10,14 @@
  *
  * Preemption points do here what no scheduler decides: they record the
  * event in the CPU's ring (the last events, for reports), handle IPIs,
- * notice that the run is being stopped, and widen race windows.  Three
- * programs in four get a plan, PCT's change point in real time: the
+ * notice that the run is being stopped, and widen race windows.  Seven
+ * programs in eight get a plan, PCT's change point in real time: the
  * "high" CPU holds at one point (a release, or any event) drawn over the
  * points it is expected to pass (learned per op kind), the others wait
- * at their start or at one of their releases until it gets there, and
- * then run while it holds.  The fourth program gets KCSAN-style delays
- * (short random spins or yields) at any point, likelier after a release.
+ * at their start (mostly) or at one of their releases until it gets
+ * there, and then run while it holds.  The eighth program gets
+ * KCSAN-style delays (short random spins or yields) at any point,
+ * likelier after a release.
  *
  * Sleeping without lost wake-ups: a preemption point that names an object
  * remembers it ("watch") with the CPU's wake counter; sched_wake(obj) bumps
@@ -875,6 +876,20 @@ static u32 expected_points(int c, bool all)
  * have made 2^(0..12) events of progress, or without bound (until they
  * finish or wait).  Then all run free.
  */
+/*
+ * The plan's draws.  Closer to PCT (where a lower-priority CPU does not
+ * run at all before the high one's change point) pays: on a program with
+ * the ops of flush-tlb-under-ptl (6 + 6 ops) the median of programs to a
+ * find over seeds 1..8 went from 385 to 65 when the others wait at their
+ * start in 3 of 4 programs (was 1 of 2), the high CPU's hold is unbounded
+ * in 3 of 4 (was 1 of 2) and uniform delays take 1 program in 8 (was 1
+ * in 4); device-private-fault-ref's and exclusive-fault-ref's regression
+ * programs were found as fast or faster (docs/benchmarks.md).
+ */
+#define PLAN_UNIFORM_ODDS	8	/* 1 in N: KCSAN-style delays instead */
+#define PLAN_UNBOUNDED_ODDS	4	/* N-1 in N: hold until the others stop */
+#define PLAN_START_ODDS		4	/* N-1 in N: the others wait at start */
+
 static void plan_holds(int ncpus)
 {
 	struct rng *r = &X.plan_rng;
@@ -885,8 +900,8 @@ static void plan_holds(int ncpus)
 	X.uniform = X.delay_thresh != 0;
 	if (!X.delay_thresh || !X.prog || ncpus < 2)
 		return;
-	/* A quarter of the programs: KCSAN-style delays instead. */
-	if (!rng_below(r, 4))
+	/* Some programs: KCSAN-style delays instead. */
+	if (!rng_below(r, PLAN_UNIFORM_ODDS))
 		return;
 	X.uniform = false;
 	h = (int)rng_below(r, (u32)ncpus);
@@ -894,11 +909,12 @@ static void plan_holds(int ncpus)
 	/* As PCT's change points: over every event, or over releases only */
 	X.hi_any = rng_below(r, 2);
 	X.hi_at = 1 + rng_below(r, expected_points(h, X.hi_any));
-	X.hi_n = rng_below(r, 2) ? UINT32_MAX : 1u << rng_below(r, 13);
+	X.hi_n = rng_below(r, PLAN_UNBOUNDED_ODDS) ? UINT32_MAX :
+		 1u << rng_below(r, 13);
 	for (int c = 0; c < ncpus; c++) {
 		if (c == h)
 			continue;
-		X.c[c].wait_at = rng_below(r, 2) ? 0 :
+		X.c[c].wait_at = rng_below(r, PLAN_START_ODDS) ? 0 :
 				 1 + rng_below(r, expected_points(c, false));
 	}
 }

@@ -253,9 +253,11 @@ void decode_strategy(const struct repro *r, struct strategy *st);
 /*
  * Run a decoded input as the fuzz targets do: its schedule, or its PCT
  * runs up to the first report.  1 if one reported (@res is that run).
+ * @hash false skips the trace hash (res->trace_hash is 0): the fuzz
+ * targets hash only the run of a report, by running the input again.
  */
 struct run_result;
-int fuzz_run_input(const struct repro *r, struct run_result *res);
+int fuzz_run_input(const struct repro *r, struct run_result *res, bool hash);
 /*
  * The inverse of decode_input() for a program and a machine-form schedule
  * (steps, releases, to end; not named points), or with @r->pct.on its PCT
