@@ -10,6 +10,7 @@
  * rely on).
  */
 #include "harness.h"
+#include "reparse.h"
 
 #include <dirent.h>
 #include <string.h>
@@ -25,7 +26,6 @@
 static struct repro ra, rb;
 static struct run_result res;
 static u8 buf[1 << 16], buf2[1 << 16];
-static char text[1 << 16];
 
 static void fill(struct rng *g, u8 *b, size_t n)
 {
@@ -37,19 +37,6 @@ static void fill(struct rng *g, u8 *b, size_t n)
 	}
 }
 
-/* Print and parse back: the parser's checks are the definition of legal. */
-static int reparse(const struct repro *r, struct repro *out, char *err,
-		   size_t len)
-{
-	FILE *f = fmemopen(text, sizeof(text), "w");
-
-	if (!f)
-		return -1;
-	repro_print(f, r);
-	fputc(0, f);
-	fclose(f);
-	return repro_parse(text, out, err, len);
-}
 
 TEST(any_bytes_decode_to_a_legal_program)
 {

@@ -7,6 +7,7 @@
  * engine without a report.
  */
 #include "harness.h"
+#include "reparse.h"
 
 #include <string.h>
 
@@ -17,20 +18,7 @@
 
 static struct repro ra, rb;
 static struct run_result res;
-static char text[1 << 16];
 
-static int reparse(const struct repro *r, struct repro *out, char *err,
-		   size_t len)
-{
-	FILE *f = fmemopen(text, sizeof(text), "w");
-
-	if (!f)
-		return -1;
-	repro_print(f, r);
-	fputc(0, f);
-	fclose(f);
-	return repro_parse(text, out, err, len);
-}
 
 static int total_ops(const struct program *p)
 {

@@ -337,6 +337,33 @@ static void delay(struct scpu *s, bool long_ok)
 }
 
 /*
+ * One pass of a hold's wait: relax, take IPIs, notice an abort; every 64
+ * passes yield the core (the other CPU threads may need it) and end the
+ * wait after HOLD_STALL_NS without progress (the others wait without a
+ * wait point: a harness lock, the OS) or at @until.  True: stop waiting.
+ * @stall is reset by the caller when it sees progress.
+ */
+static bool hold_pass(unsigned int spins, u64 *stall, u64 until)
+{
+	for (int i = 0; i < 16; i++)
+		cpu_relax();
+	stress_handle_ipis();
+	check_abort();
+	if (spins % 64 == 63) {
+		u64 t = now_ns();
+
+		if (!*stall)
+			*stall = t;
+		else if (t - *stall > HOLD_STALL_NS)
+			return true;
+		if (t > until)
+			return true;
+		sched_yield();
+	}
+	return false;
+}
+
+/*
  * A targeted hold (PCT's change point in real time): this CPU has just
  * released a lock or returned from an op, and stays here, handling IPIs,
  * until the other CPUs have made @n events of progress, have all finished
@@ -371,26 +398,8 @@ static void hold(struct scpu *s, u32 n)
 			last_prog = prog;
 			stall = 0;
 		}
-		for (int i = 0; i < 16; i++)
-			cpu_relax();
-		stress_handle_ipis();
-		check_abort();
-		if (spins % 64 == 63) {
-			u64 t = now_ns();
-
-			/*
-			 * No event from the others for a while: they wait
-			 * without a wait point (a harness lock, the OS).
-			 */
-			if (!stall)
-				stall = t;
-			else if (t - stall > HOLD_STALL_NS)
-				break;
-			if (t > until)
-				break;
-			/* the other CPU threads may need this core */
-			sched_yield();
-		}
+		if (hold_pass(spins, &stall, until))
+			break;
 	}
 }
 
@@ -412,21 +421,8 @@ static void wait_high(struct scpu *s)
 			last = nev;
 			stall = 0;
 		}
-		for (int i = 0; i < 16; i++)
-			cpu_relax();
-		stress_handle_ipis();
-		check_abort();
-		if (spins % 64 == 63) {
-			u64 t = now_ns();
-
-			if (!stall)
-				stall = t;
-			else if (t - stall > HOLD_STALL_NS)
-				break;
-			if (t > until)
-				break;
-			sched_yield();
-		}
+		if (hold_pass(spins, &stall, until))
+			break;
 	}
 }
 
