@@ -27,14 +27,7 @@
 #include <stdbool.h>
 #include <urcu/urcu-memb.h>
 
-/* stress.h pulls in the engine's rcu.h: the prototypes are repeated here. */
-void urcu_glue_register(void);
-void urcu_glue_unregister(void);
-void urcu_glue_read_lock(void);
-void urcu_glue_read_unlock(void);
-void urcu_glue_call(void *storage, void (*fn)(void *storage));
-void urcu_glue_barrier(void);
-void urcu_glue_stop(void);
+#include "urcu_glue.h"
 
 #ifdef MG_TSAN
 void __tsan_acquire(void *addr);

@@ -7,6 +7,7 @@
 
 #include <migrace/kernel.h>
 #include "sched_core.h"
+#include "urcu_glue.h"	/* RCU glue (rcu_urcu.c) */
 
 struct stress_opts {
 	double delay;		/* probability of a delay at a preemption point */
@@ -56,13 +57,5 @@ void stress_kick(int cpu);
 void stress_harness_lock(int *lock);
 void stress_harness_unlock(int *lock);
 
-/* RCU glue (rcu_urcu.c). */
-void urcu_glue_register(void);
-void urcu_glue_unregister(void);
-void urcu_glue_read_lock(void);
-void urcu_glue_read_unlock(void);
-void urcu_glue_call(void *storage, void (*fn)(void *storage));
-void urcu_glue_barrier(void);
-void urcu_glue_stop(void);
 
 #endif
