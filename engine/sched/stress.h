@@ -57,5 +57,4 @@ void stress_kick(int cpu);
 void stress_harness_lock(int *lock);
 void stress_harness_unlock(int *lock);
 
-
 #endif
