@@ -342,9 +342,7 @@ static bool drop_ops(struct mctx *m, struct state *cur)
 				continue;
 			cand = cur->prog;
 			op_format(&cand.ops[c][i], txt, sizeof(txt));
-			memmove(&cand.ops[c][i], &cand.ops[c][i + 1],
-				(size_t)(cand.nops[c] - i - 1) * sizeof(struct op));
-			cand.nops[c]--;
+			prog_del_op(&cand, c, i);
 			cs = cur->sched;
 			if (try_program(m, cur, &cand, &cs,
 					0x200 + (u64)c * MAX_OPS + (u64)i)) {

@@ -573,7 +573,7 @@ static void mut_draw(const struct program *p, struct rng *r, struct op *op)
 	gen_op(op, k, r, p->ncpus, &g);
 }
 
-static void del_op(struct program *p, int c, int i)
+void prog_del_op(struct program *p, int c, int i)
 {
 	memmove(&p->ops[c][i], &p->ops[c][i + 1],
 		(p->nops[c] - i - 1) * sizeof(struct op));
@@ -654,12 +654,12 @@ static void prog_fixup(struct program *p)
 			if (p->ops[c][i].kind != OP_EXIT)
 				continue;
 			if (ec >= 0) {
-				del_op(p, c, i--);
+				prog_del_op(p, c, i--);
 				continue;
 			}
 			ec = c;
 			t = p->ops[c][i];
-			del_op(p, c, i--);
+			prog_del_op(p, c, i--);
 		}
 	if (ec >= 0)
 		p->ops[ec][p->nops[ec]++] = t;
@@ -681,7 +681,7 @@ void prog_mutate(struct program *p, struct rng *r, int nops)
 		ins_op(p, c, rng_below(r, p->nops[c] + 1), &op, nops);
 		break;
 	case MUT_DELETE:
-		del_op(p, c, rng_below(r, p->nops[c]));
+		prog_del_op(p, c, rng_below(r, p->nops[c]));
 		break;
 	case MUT_SWAP:
 		i = rng_below(r, p->nops[c]);
@@ -697,7 +697,7 @@ void prog_mutate(struct program *p, struct rng *r, int nops)
 		i = rng_below(r, p->nops[c]);
 		op = p->ops[c][i];
 		if (move)
-			del_op(p, c, i);
+			prog_del_op(p, c, i);
 		d = rng_below(r, p->ncpus);
 		if (!ins_op(p, d, rng_below(r, p->nops[d] + 1), &op, nops) &&
 		    move)

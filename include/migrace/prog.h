@@ -204,6 +204,8 @@ unsigned long op_addr(const struct op *op);
 /* Random program from the whole op alphabet built so far. */
 struct rng;
 void prog_generate(struct program *p, struct rng *rng, int ncpus, int nops);
+/* Removes op @i of CPU @c; the ops after it move up. */
+void prog_del_op(struct program *p, int c, int i);
 /* One small change to @p that keeps it well-formed, at most @nops per CPU. */
 void prog_mutate(struct program *p, struct rng *rng, int nops);
 
