@@ -77,8 +77,10 @@ static void dmirror_do_update(struct dmirror *dmirror, unsigned long start,
 			      unsigned long end)
 {
 	dpt_clamp(&start, &end);
+	/* xa_for_each_range() + xa_erase(): the present entries only */
 	for (unsigned long a = start; a < end; a += PAGE_SIZE)
-		WRITE_ONCE(dmirror->pt[dpt_index(a)], 0);
+		if (dmirror->pt[dpt_index(a)])
+			WRITE_ONCE(dmirror->pt[dpt_index(a)], 0);
 }
 
 /* An entry that does not map a device page this mirror migrated. */

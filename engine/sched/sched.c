@@ -60,6 +60,8 @@ static struct {
 	bool change_sync[8];
 	bool change_fired[8];
 	int nchange;
+	/* the earliest change point not yet passed, of each class */
+	u64 next_change, next_change_sync;
 	u64 nsync;		/* release events so far */
 	u64 npreempt;		/* switches away from a runnable CPU */
 	bool last_sync;		/* the last event was a release */
@@ -135,19 +137,38 @@ static int lowest_runnable(void)
 	return -1;
 }
 
+/* After a change point fired or passed: where the next ones are. */
+static void pct_next_change(void)
+{
+	S.next_change = S.next_change_sync = UINT64_MAX;
+	for (int i = 0; i < S.nchange; i++) {
+		if (S.change_fired[i])
+			continue;
+		if (S.change_sync[i] && S.change[i] >= S.nsync)
+			S.next_change_sync = min(S.next_change_sync, S.change[i]);
+		else if (!S.change_sync[i] && S.change[i] >= S.step)
+			S.next_change = min(S.next_change, S.change[i]);
+	}
+}
+
 static int pick_pct(int cur)
 {
 	int best = -1;
 
-	for (int i = 0; i < S.nchange; i++) {
-		bool hit = S.change_sync[i] ?
-			(S.last_sync && S.change[i] == S.nsync) :
-			S.change[i] == S.step;
+	/* Called at every event: the change points are looked at near one. */
+	if (S.step >= S.next_change ||
+	    (S.last_sync && S.nsync >= S.next_change_sync)) {
+		for (int i = 0; i < S.nchange; i++) {
+			bool hit = S.change_sync[i] ?
+				(S.last_sync && S.change[i] == S.nsync) :
+				S.change[i] == S.step;
 
-		if (hit && cur >= 0 && !S.change_fired[i]) {
-			S.v[cur].prio = i;	/* below every initial priority */
-			S.change_fired[i] = true;
+			if (hit && cur >= 0 && !S.change_fired[i]) {
+				S.v[cur].prio = i;	/* below every initial priority */
+				S.change_fired[i] = true;
+			}
 		}
+		pct_next_change();
 	}
 	if (S.yielding && cur >= 0)
 		S.v[cur].prio = --S.low_prio;	/* below everyone */
@@ -427,7 +448,8 @@ static void trace_add(enum ev_kind kind, const char *what, const char *func,
 
 	if (!S.st.no_hash)
 		S.hash = ev_hash(S.hash, c, kind, what, addr, val);
-	if (S.ntrace < TRACE_MAX) {
+	/* An unhashed run that reports is replayed for its diagram too. */
+	if (!S.st.no_hash && S.ntrace < TRACE_MAX) {
 		struct trace_ev *e = &S.trace[S.ntrace++];
 
 		e->step = (u32)S.step;
@@ -625,6 +647,7 @@ static void pct_init(int kind, u64 step, u64 sync)
 		S.change[i] = (S.change_sync[i] ? sync : step) + 1 +
 			      rng_below(&S.rng, (u32)(S.change_sync[i] ? ks : k));
 	}
+	pct_next_change();
 }
 
 void sched_begin(int ncpus, const struct strategy *st, struct schedule *rec,
