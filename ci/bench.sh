@@ -55,6 +55,10 @@ mg=$root/build/migrace
 lf=$root/build-fuzz/fuzz_migrate
 afl=$root/build-afl/fuzz_migrate_afl
 aflc=$root/build-afl-cmplog/fuzz_migrate_afl
+# AFL++ runs with the structure-aware mutator beside its havoc when the
+# default build has it (fuzz/afl_mutator.c).
+aflmut=$root/build/migrace-afl-mutator.so
+[ -f "$aflmut" ] && export AFL_CUSTOM_MUTATOR_LIBRARY=$aflmut
 dict=$root/corpus/fuzz_migrate.dict
 [ -x "$mg" ] || { echo "build first: cmake --preset default && cmake --build --preset default" >&2; exit 2; }
 [ -n "$fixes" ] || fixes=$($mg fixes | awk '{print $1}')
@@ -265,7 +269,7 @@ write_doc() {
 		echo "\`migrace explore --strategy pct|random --revert FIX --seed S --budget $cap\`"
 		echo "(feedback: \`--strategy pct --search feedback\`);"
 		echo "libFuzzer: \`MIGRACE_REVERT=FIX build-fuzz/fuzz_migrate -seed=S -dict=corpus/fuzz_migrate.dict\`"
-		echo "from an empty corpus; AFL++: \`afl-fuzz -s S -x corpus/fuzz_migrate.dict$([ -x "$aflc" ] && echo ' -c build-afl-cmplog/fuzz_migrate_afl')\`"
+		echo "from an empty corpus; AFL++: \`$([ -f "$aflmut" ] && echo 'AFL_CUSTOM_MUTATOR_LIBRARY=build/migrace-afl-mutator.so ')afl-fuzz -s S -x corpus/fuzz_migrate.dict$([ -x "$aflc" ] && echo ' -c build-afl-cmplog/fuzz_migrate_afl')\`"
 		echo "(persistent mode) from one zero byte. A fix whose regression file says"
 		echo "strict or arch vivt runs with that setting."
 		[ $done_fixes -lt $nfixes ] && echo "**Partial: $done_fixes of $nfixes fixes measured so far.**"

@@ -112,6 +112,10 @@ fi
 # ---- fuzz
 echo "=== $(date -u +%T) fuzz for $secs s"
 if [ $engine = afl ]; then
+	# The structure-aware mutator beside AFL++'s havoc, when the default
+	# build has it (fuzz/afl_mutator.c).
+	mut=$(dirname "$migrace")/migrace-afl-mutator.so
+	[ -f "$mut" ] && export AFL_CUSTOM_MUTATOR_LIBRARY=$mut
 	sync=$out/sync
 	schedules=(fast explore coe rare lin quad exploit mmopt)
 	pids=()

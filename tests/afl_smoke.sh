@@ -4,11 +4,14 @@
 # it must run in persistent shared-memory mode, execute, and save no crash.
 # Skipped (exit 77) only when afl-fuzz is not installed (ci/setup.sh
 # installs afl++).  It (re)builds the target with afl-clang-fast in
-# BUILD_DIR first (incremental: nothing to do when it is current).
-#   afl_smoke.sh SOURCE_DIR BUILD_DIR [SECONDS]
+# BUILD_DIR first (incremental: nothing to do when it is current).  With
+# MUTATOR (the default build's migrace-afl-mutator.so) AFL++ loads the
+# structure-aware mutator and must keep inputs it made.
+#   afl_smoke.sh SOURCE_DIR BUILD_DIR [SECONDS [MUTATOR]]
 src=$1
 bdir=$2
 secs=${3:-8}
+mut=${4:-}
 if ! command -v afl-fuzz >/dev/null 2>&1 || ! command -v afl-clang-fast >/dev/null 2>&1; then
 	echo "SKIP: afl-fuzz / afl-clang-fast not installed (bash ci/setup.sh)"
 	exit 77
@@ -25,6 +28,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/in"
 cp "$src"/corpus/fuzz_migrate/seed-* "$tmp/in/"
+[ -n "$mut" ] && export AFL_CUSTOM_MUTATOR_LIBRARY="$mut"
 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_QUIET=1 \
 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_CRASH_README=1 \
 AFL_SKIP_CRASHES=0 \
@@ -43,5 +47,10 @@ grep -q 'target_mode *: .*shmem_testcase' "$st" || { echo "FAIL: test cases not 
 grep -q 'saved_crashes *: 0$' "$st" || { echo "FAIL: a crash on the fixed engine"; fail=1; }
 n=$(sed -n 's/^execs_done *: //p' "$st")
 [ "${n:-0}" -gt 100 ] || { echo "FAIL: only ${n:-0} executions"; fail=1; }
+if [ -n "$mut" ]; then
+	k=$(ls "$tmp/out/default/queue" | grep -c ',migrace-')
+	echo "queue entries from the custom mutator: $k"
+	[ "$k" -gt 0 ] || { echo "FAIL: the custom mutator made no queue entry"; fail=1; }
+fi
 [ $fail = 0 ] && echo "afl smoke: ok"
 exit $fail
