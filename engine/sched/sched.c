@@ -62,6 +62,8 @@ static struct {
 	int nchange;
 	/* the earliest change point not yet passed, of each class */
 	u64 next_change, next_change_sync;
+	/* PCT's choice, until a priority or a CPU's state changes */
+	int best;
 	u64 nsync;		/* release events so far */
 	u64 npreempt;		/* switches away from a runnable CPU */
 	bool last_sync;		/* the last event was a release */
@@ -169,12 +171,18 @@ static int pick_pct(int cur)
 			}
 		}
 		pct_next_change();
+		S.best = -2;
 	}
-	if (S.yielding && cur >= 0)
+	if (S.yielding && cur >= 0) {
 		S.v[cur].prio = --S.low_prio;	/* below everyone */
+		S.best = -2;
+	}
+	if (S.best != -2)
+		return S.best;
 	for (int c = 0; c < S.ncpus; c++)
 		if (runnable(c) && (best < 0 || S.v[c].prio > S.v[best].prio))
 			best = c;
+	S.best = best;
 	return best;
 }
 
@@ -557,6 +565,7 @@ void sched_block(const void *obj, const char *what, const char *func)
 	v = &S.v[S.cur];
 	trace_add(EV_WAIT, what, func, obj, 0, 0);
 	v->state = VCPU_BLOCKED;
+	S.best = -2;
 	v->wait_obj = obj;
 	v->wait_what = what;
 	v->wait_func = func;
@@ -576,6 +585,7 @@ void sched_wake(const void *obj)
 
 		if (v->state == VCPU_BLOCKED && v->wait_obj == obj) {
 			v->state = VCPU_RUNNABLE;
+			S.best = -2;
 			v->wait_obj = NULL;
 		}
 	}
@@ -606,6 +616,7 @@ static void cpu_entry(void)
 	current_cpu = &cpus[c];
 	S.cpu_main(c);
 	S.v[c].state = VCPU_DONE;
+	S.best = -2;
 	yield_blocked(true);
 	abort();	/* a finished CPU is never resumed */
 }
@@ -635,6 +646,7 @@ static void pct_init(int kind, u64 step, u64 sync)
 	}
 	for (int c = 0; c < S.ncpus; c++)
 		S.v[c].prio = d + perm[c];
+	S.best = -2;
 	S.nchange = min(d - 1, (int)ARRAY_SIZE(S.change));
 	/*
 	 * Half the change points fall right after a release (an unlock or
