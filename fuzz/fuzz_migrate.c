@@ -41,7 +41,9 @@ static struct settings settings;
  *    object by different CPUs (engine/sched/sched.c, sched_pair_hook):
  *    reads-from edges of PTEs, page flags and counts, and lock hand-overs.
  * So an input that reaches a new interleaving is kept even when it runs
- * no new code.  libFuzzer reads the counters from their section (it
+ * no new code.  A counter says whether the pair occurred, not how often:
+ * counts, summed over an input's PCT schedules, made one input in four
+ * "new" and flooded the corpus the mutator draws from.  libFuzzer reads the counters from their section (it
  * clears them before each execution); AFL++ gets them as edges of its
  * map (cover() below).
  */
@@ -76,7 +78,7 @@ static void cover(u32 i)
 #else
 static void cover(u32 i)
 {
-	interleave_counters[i]++;
+	interleave_counters[i] = 1;	/* seen, not how often */
 }
 #endif
 
@@ -140,13 +142,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * four PCT schedules, and nearly every one reaches a new interleaving
  * counter: libFuzzer's entropic input scheduling, which keeps a frequency
  * for every rare feature, then took most of the time (three times the
- * executions per second without it).
+ * executions per second without it).  For the same reason a hit count of
+ * a block is no feature here (-use_counters=0: how often a loop ran
+ * varies with the schedule, and every new count was a new input), and
+ * inputs are not replaced by shorter ones with the same features
+ * (-reduce_inputs=0: a check of every feature of every execution).
  */
 static void default_flags(int *argc, char ***argv)
 {
 	static const char *const defaults[] = { "-len_control=0",
 						"-max_len=256",
-						"-entropic=0" };
+						"-entropic=0",
+						"-use_counters=0",
+						"-reduce_inputs=0" };
 	static char *args[256];
 	int n = 0;
 
