@@ -478,7 +478,7 @@ void stress_point(enum ev_kind kind, const char *what, const char *func,
 	}
 	stress_handle_ipis();
 	if (s->after_release) {
-		s->nrel++;
+		ST(s->nrel, s->nrel + 1);	/* read by stress_yield() */
 		s->op_rel++;
 		if (s->id == X.hi && !X.hi_any && s->nrel == X.hi_at) {
 			__atomic_store_n(&X.hi_reached, 1, __ATOMIC_RELEASE);
@@ -581,10 +581,12 @@ void stress_spin_wait(const void *obj, const char *what, const char *func)
 
 /*
  * A busy retry (sched_yield_point()): as a fair scheduler would, let the
- * other CPUs run first, until one of them completes an op, all of them
- * finished, or YIELD_NS.  Only yielding the core is not enough: a CPU
- * spinning for a lock the retry loop takes again at once would rarely
- * get it (the spinlocks are test-and-set, not queued).
+ * other CPUs run first, until one of them releases a lock or completes an
+ * op, all of them finished, or YIELD_NS.  Only yielding the core is not
+ * enough: a CPU spinning for a lock the retry loop takes again at once
+ * would rarely get it (the spinlocks are test-and-set, not queued).
+ * Waiting for a whole op was too much: every user access that faulted
+ * retries through here, and those waits were a third of stress's time.
  */
 #define YIELD_NS (200 * 1000)
 
@@ -592,12 +594,15 @@ void stress_yield(void)
 {
 	struct scpu *s = self;
 	u64 nops0[NR_CPUS], until;
+	u32 nrel0[NR_CPUS];
 
 	if (!s)
 		return;
 	ST(s->nwait, s->nwait + 1);
-	for (int i = 0; i < X.ncpus; i++)
+	for (int i = 0; i < X.ncpus; i++) {
 		nops0[i] = LD(X.c[i].nops);
+		nrel0[i] = LD(X.c[i].nrel);
+	}
 	until = now_ns() + YIELD_NS;
 	for (unsigned int spins = 0;; spins++) {
 		bool others = false;
@@ -608,7 +613,7 @@ void stress_yield(void)
 			if (t == s || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == 2)
 				continue;
 			others = true;
-			if (LD(t->nops) != nops0[i])
+			if (LD(t->nops) != nops0[i] || LD(t->nrel) != nrel0[i])
 				return;
 		}
 		if (!others)
