@@ -309,13 +309,19 @@ static void do_device_write(struct mm_struct *mm, const struct op *op,
 	oracle_op_end(h, io.done);
 }
 
-/* Atomics: stress mode runs the CPUs' ops truly concurrently. */
+/*
+ * Atomics: stress mode runs the CPUs' ops truly concurrently.  In-flight
+ * first, then the epoch: do_pin() reads the epoch, then in-flight, so a
+ * pin that sees the new epoch also sees the remap in flight (the other
+ * order let a pin taken while an mmap began count as coherent with the
+ * mapping the mmap then replaced: a false "stale read" in stress).
+ */
 static void remap_begin(int proc, int page, int npages)
 {
 	for (int pg = page; pg < page + npages && pg < REGION_PAGES; pg++) {
-		__atomic_add_fetch(&M.remap_epoch[proc][pg], 1, __ATOMIC_ACQ_REL);
 		__atomic_add_fetch(&M.remap_inflight[proc][pg], 1,
 				   __ATOMIC_ACQ_REL);
+		__atomic_add_fetch(&M.remap_epoch[proc][pg], 1, __ATOMIC_ACQ_REL);
 	}
 }
 
