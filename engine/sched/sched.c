@@ -541,7 +541,7 @@ void sched_yield_point(const char *what, const char *func)
 {
 	if (stress_mode) {
 		stress_point(EV_NOTE, what, func, NULL, 0, 0);
-		stress_yield();
+		stress_yield(what);
 		return;
 	}
 	S.yielding = true;
