@@ -16,7 +16,8 @@
  *       1-2 the depth, 3 4 1 2 (3 when 0: two change points); bits 3-4
  *       the number of schedules, 4 3 2 1 (4 when 0), each with its own
  *       seed, the first with the expected length est_of[h2 >> 5] and the
- *       next ones with the longest run so far (fuzz_run_input()).  So a
+ *       next ones with the longest run so far, the second of every four
+ *       a random schedule (fuzz_run_input()).  So a
  *       short input gets PCT's guarantees, several times.
  *   h3..h6  the PCT seed, big-endian
  * TAG & 7 names the stream: 0..3 the ops of that CPU (ignored while the
@@ -257,6 +258,11 @@ void decode_strategy(const struct repro *r, struct strategy *st)
  * runs a program (the first with the input's seed and length guess, the
  * next with seeds drawn from it and the longest run so far as the
  * guess), up to the first report.  1 if one reported: @res is that run.
+ * The second of every four runs is a random schedule instead: the fixes
+ * explore's random strategy finds well and PCT finds slowly
+ * (flush-cache-page, device-private-fault-ref, exclusive-fault-ref) took
+ * libFuzzer a median of 14 to over 20 s with PCT only, and 4 to 6 s so
+ * (docs/benchmarks.md).
  */
 int fuzz_run_input(const struct repro *r, struct run_result *res, bool hash)
 {
@@ -272,6 +278,7 @@ int fuzz_run_input(const struct repro *r, struct run_result *res, bool hash)
 			st.seed = rng_next(&g);
 			st.est_steps = est;
 			st.est_sync = est_sync;
+			st.kind = (i % 4 == 1) ? STRAT_RANDOM : STRAT_PCT;
 		}
 		if (run_program(&r->prog, &r->settings, &st, NULL, res))
 			return 1;
