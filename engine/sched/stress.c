@@ -411,46 +411,20 @@ static void hold(struct scpu *s, u32 n)
 }
 
 /*
- * Depth 3: the high CPU, at its point, holds until the second CPU reached
- * its own point (where that one holds in turn), finished, began to wait,
- * or stalled.
+ * Wait until CPU @t reached its planned point (@reached set), finished,
+ * began to wait (on something the waiter may hold), or stalled.
  */
-static void hold_for_second(struct scpu *s)
+static void wait_point(struct scpu *t, const int *reached)
 {
-	struct scpu *g = &X.c[X.hi2];
-	u64 nw0 = LD(g->nwait), last = LD(g->nev);
+	u64 nw0 = LD(t->nwait), last = LD(t->nev);
 	u64 until = now_ns() + HOLD_CAP_NS, stall = 0;
 
 	for (unsigned int spins = 0;; spins++) {
-		u64 nev = LD(g->nev);
+		u64 nev = LD(t->nev);
 
-		if (__atomic_load_n(&X.hi2_reached, __ATOMIC_ACQUIRE) ||
-		    __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) == 2 ||
-		    LD(g->nwait) != nw0 || LD(g->sleeping))
-			break;
-		if (nev != last) {
-			last = nev;
-			stall = 0;
-		}
-		if (hold_pass(spins, &stall, until))
-			break;
-	}
-	(void)s;
-}
-
-/* A low CPU waits until the high one reached its point, or stopped. */
-static void wait_high(struct scpu *s)
-{
-	struct scpu *h = &X.c[X.hi];
-	u64 nev0 = LD(h->nev), nw0 = LD(h->nwait), last = nev0;
-	u64 until = now_ns() + HOLD_CAP_NS, stall = 0;
-
-	for (unsigned int spins = 0;; spins++) {
-		u64 nev = LD(h->nev);
-
-		if (__atomic_load_n(&X.hi_reached, __ATOMIC_ACQUIRE) ||
-		    __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == 2 ||
-		    LD(h->nwait) != nw0 || LD(h->sleeping))
+		if (__atomic_load_n(reached, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == 2 ||
+		    LD(t->nwait) != nw0 || LD(t->sleeping))
 			break;
 		if (nev != last) {
 			last = nev;
@@ -521,13 +495,13 @@ void stress_point(enum ev_kind kind, const char *what, const char *func,
 	if (s->wait_at == (s->after_release ? s->nrel : 0) &&
 	    (s->wait_at || s->nev == 1)) {
 		s->wait_at = UINT32_MAX;
-		wait_high(s);
+		wait_point(&X.c[X.hi], &X.hi_reached);	/* a low CPU */
 	}
 	if (s->id == X.hi && (X.hi_any ? s->nev == X.hi_at :
 			      s->after_release && s->nrel == X.hi_at)) {
 		__atomic_store_n(&X.hi_reached, 1, __ATOMIC_RELEASE);
-		if (X.hi2 >= 0)
-			hold_for_second(s);
+		if (X.hi2 >= 0)	/* depth 3: until the second CPU's point */
+			wait_point(&X.c[X.hi2], &X.hi2_reached);
 		else
 			hold(s, X.hi_n);
 	}
