@@ -278,10 +278,12 @@ TEST(ops_after_exit_fail_cleanly)
 			     "    run 1 to end\n"), 0);
 	/*
 	 * exit_mmap() ran once the last thread in a call of the process
-	 * returned: CPU 0's exit, or CPU 1's read if that was still running.
+	 * returned: in CPU 0's exit, or at CPU 1's read if that was still
+	 * running; never before the exit.
 	 */
-	ASSERT_TRUE(tr_find(0, -1, "lock", "mmap_write_lock", "exit_mmap") >=
-		    tr_find(0, 0, "ret", "return exit", NULL));
+	ASSERT_TRUE(tr_find(0, 0, "op", "exit()", NULL) >= 0);
+	ASSERT_TRUE(tr_find(0, -1, "lock", "mmap_write_lock", "exit_mmap") >
+		    tr_find(0, 0, "op", "exit()", NULL));
 	/* No fault after the exit: the later write never ran. */
 	ASSERT_TRUE(tr_find(tr_find(0, 0, "ret", "return exit", NULL), 0,
 			    "lock", "mmap_read_lock", "do_user_addr_fault") < 0);

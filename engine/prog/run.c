@@ -137,7 +137,15 @@ static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
 	for (int tries = 0;; tries++) {
 		int ret;
 
-		if (tries)
+		/*
+		 * The retry after a handled fault is the instruction running
+		 * again, no busy wait: only a fault that did not fix the
+		 * access (the pte changed under it, a migration entry) makes
+		 * the next retry one, which lets the other CPUs run first.
+		 */
+		if (tries == 1)
+			sched_point(EV_NOTE, "fault retry", "user", NULL, 0, 0);
+		else if (tries)
 			sched_yield_point("fault retry", "user");
 		if (!mmu_user_access(mm, addr, slot, write, val))
 			return 0;

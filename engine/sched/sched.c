@@ -541,7 +541,7 @@ void sched_yield_point(const char *what, const char *func)
 {
 	if (stress_mode) {
 		stress_point(EV_NOTE, what, func, NULL, 0, 0);
-		stress_yield(what);
+		stress_yield();
 		return;
 	}
 	S.yielding = true;

@@ -88,8 +88,6 @@ struct scpu {
 	bool after_release;
 	u32 go_seen;	/* X.go when the thread was created */
 	u64 nwait;	/* waits begun (relaxed atomic): a held CPU's cue */
-	const char *yield_what;	/* the busy-retry site of this op ... */
-	u32 yield_streak;	/* ... and its retries so far */
 	/* the targeted holds planned for this program (release numbers) */
 	u32 nrel;		/* release points passed */
 	u32 wait_at;		/* a low CPU waits for the high one here */
@@ -472,8 +470,6 @@ void stress_point(enum ev_kind kind, const char *what, const char *func,
 			      X.prog->ops[s->id][s->nops].kind : -1;
 		s->op_rel = 0;
 		s->op_ev0 = s->nev;
-		s->yield_what = NULL;
-		s->yield_streak = 0;
 	}
 	ring_add(s, kind, what, func, obj, addr, val);
 	ST(s->nev, s->nev + 1);
@@ -604,29 +600,19 @@ void stress_spin_wait(const void *obj, const char *what, const char *func)
  * Waiting for a whole op was too much: every user access that faulted
  * retries through here, and those waits were a third of stress's time.
  *
- * The first retry at a site in an op is no wait at all: the fault (or
- * GUP's faultin) just handled is what the retry expects to find done.
- * Counting it as a wait ended every targeted hold as soon as another CPU
- * took an ordinary page fault in the window (on the program of a stress
- * find of flush-tlb-under-ptl, runs to the report over seeds 1..3 went
- * from 87, 242, 186 to 5, 2, 116).  From the second retry on it is a busy
- * wait, on something another CPU may hold.
+ * A retry right after a handled fault comes here no more (user_access(),
+ * __get_user_pages()): counting it as a wait ended every targeted hold as
+ * soon as another CPU took an ordinary page fault in the window.
  */
 #define YIELD_NS (200 * 1000)
 
-void stress_yield(const char *what)
+void stress_yield(void)
 {
 	struct scpu *s = self;
 	u64 nops0[NR_CPUS], until;
 	u32 nrel0[NR_CPUS];
 
 	if (!s)
-		return;
-	if (s->yield_what != what) {
-		s->yield_what = what;
-		s->yield_streak = 0;
-	}
-	if (++s->yield_streak < 2)
 		return;
 	ST(s->nwait, s->nwait + 1);
 	for (int i = 0; i < X.ncpus; i++) {

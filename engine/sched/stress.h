@@ -47,7 +47,7 @@ void stress_point(enum ev_kind kind, const char *what, const char *func,
 void stress_block(const void *obj, const char *what, const char *func);
 void stress_wake(const void *obj);
 void stress_spin_wait(const void *obj, const char *what, const char *func);
-void stress_yield(const char *what);
+void stress_yield(void);
 /* Wait for @seq acknowledgements of @t's flush IPIs (cpu.c). */
 struct cpu;
 void stress_wait_ack(struct cpu *t, u64 seq, const char *func);
