@@ -592,10 +592,27 @@ static void exec_op(int cpu, int i)
 		goto out;	/* no such process (yet) */
 	thread = thread_op(op->kind);
 	if (thread) {
-		if (READ_ONCE(M.exited[op->proc]))
-			goto out;	/* killed: -ESRCH, nothing to check */
-		/* the thread's own reference, held since it was created */
-		__atomic_add_fetch(&mm->mm_users, 1, __ATOMIC_ACQ_REL);
+		/*
+		 * The thread's own reference, held since it was created: taken
+		 * before the test of exited, and only while the mm has users,
+		 * so that under stress an exit() between the two can neither
+		 * tear the mm down under this call nor be missed by it.
+		 */
+		int users = __atomic_load_n(&mm->mm_users, __ATOMIC_ACQUIRE);
+
+		do {
+			if (!users)
+				goto out;	/* torn down: killed */
+		} while (!__atomic_compare_exchange_n(&mm->mm_users, &users,
+						      users + 1, false,
+						      __ATOMIC_ACQ_REL,
+						      __ATOMIC_ACQUIRE));
+		if (READ_ONCE(M.exited[op->proc])) {
+			/* killed: -ESRCH, nothing to check (no event: as before) */
+			if (!__atomic_sub_fetch(&mm->mm_users, 1, __ATOMIC_ACQ_REL))
+				exit_mmap(mm);
+			goto out;
+		}
 	}
 	switch (op->kind) {
 	case OP_READ:
