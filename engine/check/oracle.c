@@ -151,10 +151,16 @@ static void lazyfree_end_one(int proc, int page, int k)
 	}
 }
 
-static void lazyfree_end(int proc, int page)
+/*
+ * The windows of the calls that returned: a call still in progress may
+ * reach the page after anything that happens now (a swap entry it frees
+ * loses a write made since it began).
+ */
+static void lazyfree_end_returned(int proc, int page)
 {
 	for (int k = 0; k < LAZYFREE_MAX; k++)
-		lazyfree_end_one(proc, page, k);
+		if (O.lazyfree[proc][page][k] && O.lazyfree_ret[proc][page][k])
+			lazyfree_end_one(proc, page, k);
 }
 
 static int op_begin(int proc, int page, int npages, int slot_lo,
@@ -172,7 +178,7 @@ static int op_begin(int proc, int page, int npages, int slot_lo,
 	/* An op over the whole page replaces what MADV_FREE may do. */
 	if (!maybe && slot_lo == 0 && slot_hi == DEV_SLOT)
 		for (int pg = page; pg < page + npages && pg < O.pages; pg++)
-			lazyfree_end(proc, pg);
+			lazyfree_end_returned(proc, pg);
 	for (int pg = page; pg < page + npages && pg < O.pages; pg++)
 		for_each_slot(s, slot_lo, slot_hi) {
 			reg_add(&O.regs[proc][pg][s], op);
@@ -350,9 +356,7 @@ static int __oracle_lazyfree_begin(int proc, int page, const char *what)
 
 	if (page >= O.pages)
 		return -1;
-	for (k = 0; k < LAZYFREE_MAX; k++)
-		if (O.lazyfree[proc][page][k] && O.lazyfree_ret[proc][page][k])
-			lazyfree_end_one(proc, page, k);
+	lazyfree_end_returned(proc, page);
 	op = __oracle_maybe_begin(proc, page, 1, 0, DEV_SLOT, 0, what);
 	for (k = 0; k < LAZYFREE_MAX && slot < 0; k++)
 		if (!O.lazyfree[proc][page][k])
