@@ -40,7 +40,8 @@ void sched_wake(const void *obj);
 /*
  * A busy retry (a fault that made no progress): the strategies let the
  * other CPUs run first, as a fair scheduler would, so a retry loop never
- * starves the CPU it waits for.
+ * starves the CPU it waits for.  Not for the retry after a fault that was
+ * handled: that one is a plain sched_point().
  */
 void sched_yield_point(const char *what, const char *func);
 
