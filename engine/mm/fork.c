@@ -303,10 +303,15 @@ struct mm_struct *dup_mm(struct mm_struct *oldmm, int child_id)
 /* atomic_inc_not_zero(&mm->mm_users) */
 bool mmget_not_zero(struct mm_struct *mm)
 {
-	int old;
-
 	sched_point(EV_ATOMIC, "mmget_not_zero", __func__, mm, 0, 0);
-	old = __atomic_load_n(&mm->mm_users, __ATOMIC_ACQUIRE);
+	return __mmget_not_zero(mm);
+}
+
+/* The same without a preemption point: the harness's own reference. */
+bool __mmget_not_zero(struct mm_struct *mm)
+{
+	int old = __atomic_load_n(&mm->mm_users, __ATOMIC_ACQUIRE);
+
 	do {
 		if (!old)
 			return false;

@@ -280,15 +280,8 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start,
 					   "livelock: get_user_pages() at %#lx faults forever",
 					   start);
 			}
-			/*
-			 * cond_resched() in the kernel: after the first faultin
-			 * a preemption point, from the second on a busy retry.
-			 */
-			if (tries == 1)
-				sched_point(EV_NOTE, "gup retry", __func__, NULL,
-					    0, 0);
-			else
-				sched_yield_point("gup retry", __func__);
+			/* cond_resched() in the kernel */
+			sched_retry_point("gup retry", __func__, tries);
 		}
 		/* The kernel's view of the page must see the user's stores. */
 		flush_anon_page(vma, page, start);

@@ -137,16 +137,8 @@ static int user_access(struct mm_struct *mm, unsigned long addr, int slot,
 	for (int tries = 0;; tries++) {
 		int ret;
 
-		/*
-		 * The retry after a handled fault is the instruction running
-		 * again, no busy wait: only a fault that did not fix the
-		 * access (the pte changed under it, a migration entry) makes
-		 * the next retry one, which lets the other CPUs run first.
-		 */
-		if (tries == 1)
-			sched_point(EV_NOTE, "fault retry", "user", NULL, 0, 0);
-		else if (tries)
-			sched_yield_point("fault retry", "user");
+		if (tries)
+			sched_retry_point("fault retry", "user", tries);
 		if (!mmu_user_access(mm, addr, slot, write, val))
 			return 0;
 		ret = do_user_addr_fault(mm, addr, write);
@@ -598,15 +590,8 @@ static void exec_op(int cpu, int i)
 		 * so that under stress an exit() between the two can neither
 		 * tear the mm down under this call nor be missed by it.
 		 */
-		int users = __atomic_load_n(&mm->mm_users, __ATOMIC_ACQUIRE);
-
-		do {
-			if (!users)
-				goto out;	/* torn down: killed */
-		} while (!__atomic_compare_exchange_n(&mm->mm_users, &users,
-						      users + 1, false,
-						      __ATOMIC_ACQ_REL,
-						      __ATOMIC_ACQUIRE));
+		if (!__mmget_not_zero(mm))
+			goto out;	/* torn down: killed */
 		if (READ_ONCE(M.exited[op->proc])) {
 			/* killed: -ESRCH, nothing to check (no event: as before) */
 			if (!__atomic_sub_fetch(&mm->mm_users, 1, __ATOMIC_ACQ_REL))

@@ -537,6 +537,14 @@ void sched_point(enum ev_kind kind, const char *what, const char *func,
 		rcu_process_callbacks(false);
 }
 
+void sched_retry_point(const char *what, const char *func, int nth)
+{
+	if (nth <= 1)
+		sched_point(EV_NOTE, what, func, NULL, 0, 0);
+	else
+		sched_yield_point(what, func);
+}
+
 void sched_yield_point(const char *what, const char *func)
 {
 	if (stress_mode) {

@@ -256,6 +256,7 @@ void exit_mmap(struct mm_struct *mm);
 
 /* mm_users (kernel/fork.c): the last mmput() tears the mm down. */
 bool mmget_not_zero(struct mm_struct *mm);
+bool __mmget_not_zero(struct mm_struct *mm);	/* harness: no preemption point */
 void mmput(struct mm_struct *mm);
 
 /* mprotect(2) (mm/mprotect.c), with the mmap lock held for write */

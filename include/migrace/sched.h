@@ -44,6 +44,12 @@ void sched_wake(const void *obj);
  * handled: that one is a plain sched_point().
  */
 void sched_yield_point(const char *what, const char *func);
+/*
+ * The @nth (1, 2, ...) retry of an access after a fault: the first is the
+ * instruction running again, a plain preemption point; from the second
+ * on the fault did not fix it, a busy retry (sched_yield_point()).
+ */
+void sched_retry_point(const char *what, const char *func, int nth);
 
 /* A step bound for waits that poll (livelock detection). */
 void sched_livelock_check(const char *what);
