@@ -52,11 +52,22 @@ static void mutex_unlock(struct rw_semaphore *m)
  * whose invalidations it skips (see dmirror_interval_invalidate()): a
  * device fault that raced it must not map its older snapshot.
  */
+static void dpt_store(struct dmirror *dmirror, unsigned long addr,
+		      unsigned long entry)
+{
+	unsigned long i = dpt_index(addr);
+
+	/* the range loops below stop at the highest entry ever stored */
+	if (entry && i >= READ_ONCE(dmirror->pt_used))
+		WRITE_ONCE(dmirror->pt_used, i + 1);
+	/* xa_store(): the device's lockless lookups see all or nothing */
+	WRITE_ONCE(dmirror->pt[i], entry);
+}
+
 static void dpt_set(struct dmirror *dmirror, unsigned long addr,
 		    unsigned long entry)
 {
-	/* xa_store(): the device's lockless lookups see all or nothing */
-	WRITE_ONCE(dmirror->pt[dpt_index(addr)], entry);
+	dpt_store(dmirror, addr, entry);
 	dmirror->own_seq++;
 }
 
@@ -64,19 +75,23 @@ static void dpt_set(struct dmirror *dmirror, unsigned long addr,
  * The pages start, start + PAGE_SIZE, ... below end that the device page
  * table has (it covers the user window only), as [*start, *end).
  */
-static void dpt_clamp(unsigned long *start, unsigned long *end)
+static void dpt_clamp(struct dmirror *dmirror, unsigned long *start,
+		      unsigned long *end)
 {
+	unsigned long used = TASK_UNMAPPED_BASE +
+			     READ_ONCE(dmirror->pt_used) * PAGE_SIZE;
+
 	if (*start < TASK_UNMAPPED_BASE)
 		*start += (TASK_UNMAPPED_BASE - *start + PAGE_SIZE - 1) &
 			  ~(PAGE_SIZE - 1);
-	if (*end > TASK_SIZE)
-		*end = TASK_SIZE;
+	if (*end > used)
+		*end = used;
 }
 
 static void dmirror_do_update(struct dmirror *dmirror, unsigned long start,
 			      unsigned long end)
 {
-	dpt_clamp(&start, &end);
+	dpt_clamp(dmirror, &start, &end);
 	/* xa_for_each_range() + xa_erase(): the present entries only */
 	for (unsigned long a = start; a < end; a += PAGE_SIZE)
 		if (dmirror->pt[dpt_index(a)])
@@ -102,7 +117,7 @@ static bool dpt_foreign(struct dmirror *dmirror, unsigned long entry)
 static bool dmirror_has_foreign(struct dmirror *dmirror, unsigned long start,
 				unsigned long end)
 {
-	dpt_clamp(&start, &end);
+	dpt_clamp(dmirror, &start, &end);
 	for (unsigned long a = start; a < end; a += PAGE_SIZE)
 		if (dpt_foreign(dmirror, READ_ONCE(dmirror->pt[dpt_index(a)])))
 			return true;
@@ -112,7 +127,7 @@ static bool dmirror_has_foreign(struct dmirror *dmirror, unsigned long start,
 static void dmirror_drop_foreign(struct dmirror *dmirror, unsigned long start,
 				 unsigned long end)
 {
-	dpt_clamp(&start, &end);
+	dpt_clamp(dmirror, &start, &end);
 	for (unsigned long a = start; a < end; a += PAGE_SIZE) {
 		unsigned long *e;
 		struct page *page;
@@ -605,7 +620,7 @@ static int dmirror_do_fault(struct dmirror *dmirror, struct hmm_range *range)
 			return -EACCES;
 		else if (WARN_ON(range->default_flags & HMM_PFN_WRITE))
 			return -EFAULT;
-		WRITE_ONCE(dmirror->pt[dpt_index(addr)], entry);
+		dpt_store(dmirror, addr, entry);
 	}
 	return 0;
 }
@@ -938,9 +953,9 @@ static long dmirror_atomic_map(unsigned long start, unsigned long end,
 		/* Its own memory: the device reaches it without atomics. */
 		if (is_zone_device_page(pages[i]))
 			continue;
-		WRITE_ONCE(dmirror->pt[dpt_index(addr)],
-			   dpt_entry(page_to_pfn(pages[i]),
-				     DPT_WRITE | DPT_ATOMIC));
+		dpt_store(dmirror, addr,
+			  dpt_entry(page_to_pfn(pages[i]),
+				    DPT_WRITE | DPT_ATOMIC));
 	}
 	mutex_unlock(&dmirror->mutex);
 	return mapped;

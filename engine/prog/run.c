@@ -933,7 +933,9 @@ int run_program(const struct program *p, const struct settings *s,
 	cache_reset(s->arch == ARCH_VIVT);
 	oracle_strict = s->strict;
 	oracle_reset(REGION_PAGES, p->ncpus, true, p->populate);
-	sched_begin(p->ncpus, strat, &res->executed, o);
+	/* an unhashed run is replayed if it reports: nothing to record */
+	res->executed.nseg = 0;
+	sched_begin(p->ncpus, strat, strat->no_hash ? NULL : &res->executed, o);
 
 	jb_armed = true;
 	if (setjmp(M.jb))

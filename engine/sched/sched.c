@@ -106,9 +106,10 @@ static struct trace_ev trace_buf[TRACE_MAX];
 static struct pair_slot {
 	const void *obj;
 	unsigned long page;
+	const char *what, *func;	/* the last access, hashed on a pair */
 	u32 gen;
-	u32 id;
-	int cpu;
+	u8 kind;
+	u8 cpu;
 } pair_tab[PAIR_SLOTS];
 static u32 pair_gen;
 
@@ -426,7 +427,6 @@ static void pair_note(enum ev_kind kind, const char *what, const char *func,
 {
 	unsigned long page = addr >> PAGE_SHIFT;
 	u64 key = (u64)(uintptr_t)obj * 0x9e3779b97f4a7c15ULL ^ page;
-	u32 id = ev_id(what, func) * 31 + kind;
 	struct pair_slot *e = NULL;
 
 	for (int i = 0; i < PAIR_PROBE; i++) {
@@ -439,14 +439,18 @@ static void pair_note(enum ev_kind kind, const char *what, const char *func,
 	}
 	if (!e)		/* full around here: forget the oldest guess */
 		e = &pair_tab[(key >> 40) & (PAIR_SLOTS - 1)];
+	/* the point ids only for a pair: most accesses make none */
 	if (e->gen == pair_gen && e->obj == obj && e->page == page &&
 	    e->cpu != S.cur)
-		sched_pair_hook(e->id, id);
+		sched_pair_hook(ev_id(e->what, e->func) * 31 + e->kind,
+				ev_id(what, func) * 31 + kind);
 	e->obj = obj;
 	e->page = page;
 	e->gen = pair_gen;
-	e->id = id;
-	e->cpu = S.cur;
+	e->what = what;
+	e->func = func;
+	e->kind = (u8)kind;
+	e->cpu = (u8)S.cur;
 }
 
 static void trace_add(enum ev_kind kind, const char *what, const char *func,

@@ -58,6 +58,13 @@ struct dmirror {
 	 * are skipped and do not move the notifier sequence).
 	 */
 	unsigned long own_seq;
+	/*
+	 * Simplified xarray: one past the highest entry ever stored, where
+	 * the driver's walks of a range stop (xa_for_each_range() visits
+	 * the present entries only; a walk of all DPT_ENTRIES was a tenth
+	 * of a fuzz execution).
+	 */
+	unsigned long pt_used;
 	/* device page table: dpt_entry(pfn, DPT_*), 0 when empty */
 	unsigned long pt[DPT_ENTRIES];
 };

@@ -56,8 +56,9 @@ struct strategy {
 	/*
 	 * The caller reads no trace hash (explore's search loop, the fuzz
 	 * targets): the run skips hashing its events, a fifth of the cost
-	 * of a schedule, and keeping them, so run_result.trace_hash is 0
-	 * and a report has no diagram.  Such a caller replays a run that
+	 * of a schedule, keeping them and recording the schedule, so
+	 * run_result.trace_hash is 0, run_result.executed is empty and a
+	 * report has no diagram.  Such a caller replays a run that
 	 * reported (the same events) to get its hash and its diagram.
 	 */
 	bool no_hash;
