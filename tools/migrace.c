@@ -155,7 +155,7 @@ static double now_s(void)
 static int cmd_fixes(void)
 {
 	for (int i = 0; i < NR_FIXES; i++)
-		printf("%-26s %-10s  %s\n", fix_table[i].name, fix_table[i].date,
+		printf("%-27s %-10s  %s\n", fix_table[i].name, fix_table[i].date,
 		       fix_table[i].title);
 	return 0;
 }
@@ -338,24 +338,26 @@ static int check_determinism(const struct repro *r, const struct strategy *st,
 }
 
 /*
- * The search runs without hashing events; a run that reported is replayed
- * from its recorded schedule, hashing, for its trace line.  The replay is
- * the same execution (what every repro file relies on); if it were not,
- * the report found stands and the replay's disagreement is said.
+ * The search runs without hashing events or recording the schedule; a run
+ * that reported is run again with the same seed, hashing and recording,
+ * for its trace line and its repro.  It is the same execution (what every
+ * repro file relies on); if it were not, the report found stands and the
+ * disagreement is said.
  */
-static int rerun_hashed(const struct repro *r, struct run_result *res)
+static int rerun_hashed(const struct repro *r, const struct strategy *st0,
+			struct run_result *res)
 {
 	static struct run_result again;
-	static struct schedule sched;
-	struct strategy st = { .kind = STRAT_REPLAY, .replay = &sched };
+	struct strategy st = *st0;
 
-	sched = res->executed;
+	/* the same seeded run, hashed and recorded this time */
+	st.no_hash = false;
 	if (run_program(&r->prog, &r->settings, &st, NULL, &again) &&
 	    !strcmp(again.title, res->title)) {
 		*res = again;
 		return 1;
 	}
-	fprintf(stderr, "explore: the replay of the schedule that reported did not report the same (nondeterminism: migrace explore --check-determinism)\n");
+	fprintf(stderr, "explore: the run that reported did not report the same when run again (nondeterminism: migrace explore --check-determinism)\n");
 	return 1;
 }
 
@@ -446,7 +448,7 @@ static int cmd_explore(int argc, char **argv)
 			schedules++;
 			ret = run_program(&r.prog, &r.settings, &st, NULL, &res);
 			if (ret && st.no_hash)
-				ret = rerun_hashed(&r, &res);
+				ret = rerun_hashed(&r, &st, &res);
 			if (o.check_determinism &&
 			    check_determinism(&r, &st, &res, programs, k)) {
 				progress_show(&pr, &o, programs, schedules, true);

@@ -19,7 +19,10 @@
  *
  * Fix switches here: device-private-fault-ref (dmirror_devmem_fault());
  * dmirror-write-own-private (dmirror_do_fault(), proposed: test_hmm WARNs
- * when a device write meets a read-only device-private page of its own).
+ * when a device write meets a read-only device-private page of its own);
+ * dmirror-fault-own-migration (dmirror_own_migration() and
+ * dmirror_range_fault(), proposed: a device fault maps a page the
+ * driver's own migration has already copied).
  */
 #include <migrace/check.h>
 #include <migrace/dmirror.h>
@@ -513,6 +516,25 @@ static bool dmirror_gone(struct dmirror *dmirror)
  * the mmap lock held for read, as test_hmm does.  @to_device selects the
  * direction.
  */
+/*
+ * dmirror-fault-own-migration (proposed, not in Linux): the notifier
+ * skips this device's own migrations, so the notifier sequence cannot
+ * tell a device fault that one unmapped and copied the page of its
+ * snapshot; the fault would map the old page and a device write to it
+ * would be lost.  The driver marks its migrations in progress under its
+ * mutex, and the fault retries when one ran beside its snapshot.
+ * Reverted: test_hmm, which has no such check.
+ */
+static void dmirror_own_migration(struct dmirror *dmirror, int delta)
+{
+	if (!fix_enabled(FIX_DMIRROR_FAULT_OWN_MIGRATION))
+		return;
+	mutex_lock(&dmirror->mutex);
+	dmirror->migrating += delta;
+	dmirror->own_seq++;
+	mutex_unlock(&dmirror->mutex);
+}
+
 static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 			    unsigned long npages, bool to_device,
 			    unsigned int mem, const struct dmirror_choice *c)
@@ -562,9 +584,12 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 		args.fault_page = NULL;
 		if (to_device)
 			seq = mmu_interval_read_begin(&dmirror->notifier);
+		dmirror_own_migration(dmirror, 1);
 		ret = migrate_vma_setup(&args);
-		if (ret)
+		if (ret) {
+			dmirror_own_migration(dmirror, -1);
 			break;
+		}
 		dmirror_check_collected("migrate_vma_setup()", args.src,
 					args.dst, args.npages,
 					(long)args.cpages, &args);
@@ -578,6 +603,7 @@ static long dmirror_migrate(struct dmirror *dmirror, unsigned long start,
 		if (to_device)
 			dmirror_migrate_finalize_and_map(&args, dmirror, seq);
 		migrate_vma_finalize(&args);
+		dmirror_own_migration(dmirror, -1);
 	}
 	mmap_read_unlock(mm);
 	/* The last reference after an exit tears the mm down here. */
@@ -659,7 +685,9 @@ static int dmirror_range_fault(struct dmirror *dmirror,
 		mutex_lock(&dmirror->mutex);
 		if (mmu_interval_read_retry(range->notifier,
 					    range->notifier_seq) ||
-		    dmirror->own_seq != own_seq) {
+		    dmirror->own_seq != own_seq ||
+		    (fix_enabled(FIX_DMIRROR_FAULT_OWN_MIGRATION) &&
+		     dmirror->migrating)) {
 			mutex_unlock(&dmirror->mutex);
 			continue;
 		}

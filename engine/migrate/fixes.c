@@ -50,6 +50,10 @@ const struct fix_info fix_table[NR_FIXES] = {
 		FIX_DMIRROR_WRITE_OWN_PRIVATE, "dmirror-write-own-private",
 		"proposed",
 		"migrace finding: test_hmm's device write WARNs on a read-only device-private page of its own (not in Linux)" },
+	[FIX_DMIRROR_FAULT_OWN_MIGRATION] = {
+		FIX_DMIRROR_FAULT_OWN_MIGRATION, "dmirror-fault-own-migration",
+		"proposed",
+		"migrace finding: test_hmm's device fault maps a page its own migration has copied (not in Linux)" },
 };
 
 unsigned long fixes_reverted;

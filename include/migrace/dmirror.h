@@ -58,6 +58,8 @@ struct dmirror {
 	 * are skipped and do not move the notifier sequence).
 	 */
 	unsigned long own_seq;
+	/* own migrations in progress (dmirror-fault-own-migration) */
+	int migrating;
 	/*
 	 * Simplified xarray: one past the highest entry ever stored, where
 	 * the driver's walks of a range stop (xa_for_each_range() visits

@@ -22,6 +22,7 @@ enum fix_id {
 	FIX_MIGRATE_ANON_VMA_RCU,
 	FIX_EXCLUSIVE_FAULT_REF,
 	FIX_DMIRROR_WRITE_OWN_PRIVATE,	/* proposed by migrace, not in Linux */
+	FIX_DMIRROR_FAULT_OWN_MIGRATION, /* proposed by migrace, not in Linux */
 	NR_FIXES
 };
 
