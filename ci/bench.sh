@@ -193,8 +193,12 @@ tput_line() {
 		;;
 	libfuzzer)
 		d=$tmp/tp && rm -rf "$d" && mkdir -p "$d/corpus"
+		# inputs per second, and the schedules they ran per second
 		(cd "$d" && "$lf" -seed=1 -max_total_time="$tput" -print_final_stats=1 \
-			-dict="$dict" corpus 2>&1 | sed -n 's/^stat::average_exec_per_sec: *//p')
+			-dict="$dict" corpus 2>&1 | awk '
+			/^stat::average_exec_per_sec:/ { x = $2 }
+			/^fuzz_migrate: [0-9]+ inputs, [0-9]+ schedules/ { per = $5 / $3 }
+			END { if (x != "") printf "%d inputs (%.0f schedules)", x, x * per }')
 		;;
 	afl)
 		d=$tmp/tpa && rm -rf "$d" && mkdir -p "$d/in"
@@ -284,9 +288,9 @@ write_doc() {
 		echo
 		[ $plotted = 1 ] && echo "![time-to-find per fix and engine]($(basename "$png"))" && echo
 		echo "Executions per second on one core, fixed engine, ${tput} s each"
-		echo "(explore: schedules; libFuzzer: inputs from an empty corpus, each up to 4 PCT"
-		echo "schedules of one program (its structure-aware mutator's inputs); AFL++: inputs"
-		echo "from the seed corpus):"
+		echo "(explore: schedules; libFuzzer: inputs from an empty corpus, each up to 4"
+		echo "schedules of one program (its structure-aware mutator's inputs), and the"
+		echo "schedules those inputs ran; AFL++: inputs from the seed corpus):"
 		echo
 		echo "| engine | executions/s |"
 		echo "|---|---|"

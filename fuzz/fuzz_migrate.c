@@ -171,6 +171,20 @@ static void default_flags(int *argc, char ***argv)
 }
 #endif
 
+static unsigned long inputs;
+
+/*
+ * An execution (an input) runs up to four schedules of its program: the
+ * fuzzer's executions per second and the schedules per second are both
+ * figures of the throughput (docs/benchmarks.md).
+ */
+static void print_schedules(void)
+{
+	if (inputs)
+		fprintf(stderr, "fuzz_migrate: %lu inputs, %lu schedules (%.2f per input)\n",
+			inputs, fuzz_schedules, (double)fuzz_schedules / inputs);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char err[256], fixes[512];
@@ -193,6 +207,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_migrate: %s\n", err);
 		exit(2);
 	}
+	atexit(print_schedules);
 	fixes_format(settings.reverted, fixes, sizeof(fixes));
 	/* In the fuzzer's log: what a crash must be decoded with. */
 	fprintf(stderr, "fuzz_migrate: settings: variant %s, arch %s%s, revert %s\n",
@@ -207,6 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct repro r;
 	static struct run_result res;
 
+	inputs++;
 	decode_input(data, size, &r);
 	r.settings = settings;
 	/*

@@ -264,6 +264,8 @@ void decode_strategy(const struct repro *r, struct strategy *st)
  * libFuzzer a median of 14 to over 20 s with PCT only, and 4 to 6 s so
  * (docs/benchmarks.md).
  */
+unsigned long fuzz_schedules;
+
 int fuzz_run_input(const struct repro *r, struct run_result *res, bool hash)
 {
 	int n = r->pct.on ? max(r->pct.schedules, 1) : 1;
@@ -280,6 +282,7 @@ int fuzz_run_input(const struct repro *r, struct run_result *res, bool hash)
 			st.est_sync = est_sync;
 			st.kind = (i % 4 == 1) ? STRAT_RANDOM : STRAT_PCT;
 		}
+		fuzz_schedules++;
 		if (run_program(&r->prog, &r->settings, &st, NULL, res))
 			return 1;
 		est = max(est, res->steps);

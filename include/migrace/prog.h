@@ -260,6 +260,8 @@ void decode_strategy(const struct repro *r, struct strategy *st);
  */
 struct run_result;
 int fuzz_run_input(const struct repro *r, struct run_result *res, bool hash);
+/* schedules fuzz_run_input() has run in this process (for throughput) */
+extern unsigned long fuzz_schedules;
 /*
  * The inverse of decode_input() for a program and a machine-form schedule
  * (steps, releases, to end; not named points), or with @r->pct.on its PCT
